@@ -1,0 +1,61 @@
+# Data Platform: `make dev` runs it on this machine, `make test` checks it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLATFORM_ENV ?= dev
+PLATFORM_HOME ?= $(CURDIR)/.platform/$(PLATFORM_ENV)
+DAGSTER_HOME ?= $(CURDIR)/.dagster
+DEV_START ?= 2026-03-01
+DEV_DAYS ?= 3
+DEV_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEV_START)') + d.timedelta(days=$(DEV_DAYS) - 1))")
+DEV_EVENTS ?= 20000
+
+# No telemetry, no usage stats, nothing phones home.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PLATFORM_ENV PLATFORM_HOME DAGSTER_HOME
+# dbt and the console scripts of the venv, also when it is not activated
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
+MANIFEST := dbt/target/manifest.json
+
+.PHONY: install dev test lint format clean
+
+install: $(VENV)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# dagster-dbt reads the dbt manifest at load time: build it whenever the dbt project changes.
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	$(BIN)/dagster-dbt project prepare-and-package --file platform_assets/warehouse/project.py
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf $(CURDIR)/dagster.yaml $@
+
+dev: install
+	$(BIN)/data-platform simulate --landing $(PLATFORM_HOME)/landing --start $(DEV_START) \
+		--days $(DEV_DAYS) --events-per-day $(DEV_EVENTS) --seed 7 --faults
+	$(BIN)/dagster job execute -w workspace.yaml -j daily_pipeline --tags \
+		'{"dagster/asset_partition_range_start": "$(DEV_START)", "dagster/asset_partition_range_end": "$(DEV_END)"}'
+	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint
+	PLATFORM_ENV=test $(BIN)/python -m pytest
+
+clean:
+	rm -rf .platform .dagster dbt/target dbt/logs

@@ -1,0 +1,194 @@
+"""Lake assets per source: `raw_<source>` (as delivered, by delivery date) and
+`clean_<source>` (typed, validated, deduplicated, PII-safe, by event date)."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pandera.polars as pa
+import polars as pl
+
+from platform_assets.lake.landing import delivery_files, extra_fields, read_delivery
+from platform_assets.lake.quality import CLEAN_MODELS, validate_table
+from platform_assets.lake.storage import (
+    clean_path,
+    quarantine_path,
+    raw_path,
+    read_parquets,
+    staged_parquet,
+    write_parquet_atomically,
+)
+from platform_assets.lake.transforms import CleanResult, clean_partition
+from platform_assets.metadata import column_schema, markdown_table, preview
+from platform_assets.partitions import daily_partitions, partition_days
+from platform_assets.resources import LakeStorage, PiiHasher
+from platform_assets.sources.assets import deliveries_key
+from platform_assets.sources.specs import SourceSpec
+
+LAKE_CODE_VERSION = "1"
+IO_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{spec.name}",
+        group_name="lake",
+        description=f"{spec.description} As received, one row per delivered line/row, plus "
+        "`_source_file`, `_line_number`, `_ingested_at`, `_delivery_date`, `_error`. "
+        "Partitioned by delivery date.",
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[deliveries_key(spec)],
+        kinds={"polars", "parquet"},
+        owners=list(spec.owners),
+        code_version=LAKE_CODE_VERSION,
+        retry_policy=IO_RETRY,
+    )
+    def _raw(context: dg.AssetExecutionContext, lake: LakeStorage) -> dg.MaterializeResult:
+        ingested_at = datetime.now(UTC)
+        summary = []
+        for day in partition_days(context):
+            files = delivery_files(lake.landing_root, spec, day)
+            frame = read_delivery(files, spec, day, ingested_at)
+            write_parquet_atomically(frame, raw_path(lake.lake_root, spec.name, day))
+            summary.append(_delivery_summary(day, files, frame, spec))
+            context.log.info(f"{spec.name} delivery {day}: {len(files)} files, {frame.height} rows")
+        return dg.MaterializeResult(metadata=_raw_metadata(summary, frame))
+
+    return _raw
+
+
+def _delivery_summary(day, files, frame: pl.DataFrame, spec: SourceSpec) -> dict:
+    errors = frame.filter(pl.col("_error").is_not_null())
+    return {
+        "delivery_date": day.isoformat(),
+        "files": len(files),
+        "empty_files": sum(1 for f in files if f.stat().st_size == 0),
+        "rows": frame.height,
+        "files_with_errors": errors.get_column("_source_file").n_unique(),
+        "errors": "; ".join(sorted(set(errors.get_column("_error").to_list())))[:300],
+        "extra_fields": ", ".join(extra_fields(frame, spec)),
+    }
+
+
+def _raw_metadata(summary: list[dict], last: pl.DataFrame) -> dict:
+    return {
+        "dagster/row_count": sum(s["rows"] for s in summary),
+        "files": sum(s["files"] for s in summary),
+        "files_with_errors": sum(s["files_with_errors"] for s in summary),
+        "deliveries": markdown_table(summary),
+        "preview": preview(last),
+    }
+
+
+def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
+    key = dg.AssetKey(f"clean_{spec.name}")
+    reads_late = spec.event_time is not None
+    mapping = dg.TimeWindowPartitionMapping(
+        start_offset=0,
+        end_offset=lateness_days if reads_late else 0,
+        allow_nonexistent_upstream_partitions=True,
+    )
+    model = CLEAN_MODELS[spec.name]
+
+    @dg.asset(
+        key=key,
+        group_name="lake",
+        description=f"{spec.description} Typed, validated against the `{model.__name__}` "
+        f"pandera contract, deduplicated on {', '.join(spec.key)}, PII replaced by keyed hashes. "
+        f"Partitioned by `{spec.date_column}`"
+        + (f"; reads deliveries up to {lateness_days} days late." if reads_late else ".")
+        + " Rejected rows go to quarantine with a `_reason`.",
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[dg.AssetDep(f"raw_{spec.name}", partition_mapping=mapping)],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "pandera_contract",
+                asset=key,
+                blocking=True,
+                description=f"The staged partition passes `{model.__name__}` (all data checks); "
+                "it is published only if it does.",
+            ),
+            dg.AssetCheckSpec(
+                "nothing_lost",
+                asset=key,
+                description="rows received = clean + quarantined + duplicates dropped.",
+            ),
+        ],
+        kinds={"polars", "parquet", "pandera"},
+        owners=list(spec.owners),
+        code_version=LAKE_CODE_VERSION,
+        retry_policy=IO_RETRY,
+        metadata={"dagster/column_schema": column_schema(model.to_schema().dtypes)},
+    )
+    def _clean(context: dg.AssetExecutionContext, lake: LakeStorage, pii: PiiHasher):
+        results: dict[str, CleanResult] = {}
+        reads_days = lateness_days if reads_late else 0
+        for day in partition_days(context):
+            deliveries = [day + timedelta(days=i) for i in range(reads_days + 1)]
+            raw = read_parquets([raw_path(lake.lake_root, spec.name, d) for d in deliveries])
+            if raw is None:
+                raise dg.Failure(
+                    f"No raw {spec.name} for {day}: materialize raw_{spec.name} first."
+                )
+            result = clean_partition(raw, spec, day, lateness_days=lateness_days, pii_key=pii.key)
+            failure = _publish(result, lake, spec, day)
+            if failure is not None:
+                yield dg.AssetCheckResult(
+                    check_name="pandera_contract",
+                    passed=False,
+                    metadata={"day": str(day), "failures": failure},
+                )
+                raise dg.Failure(f"clean_{spec.name} {day} failed its contract; nothing published.")
+            results[day.isoformat()] = result
+            context.log.info(f"clean_{spec.name} {day}: {result.counts}")
+        yield from _clean_events(results)
+
+    return _clean
+
+
+def _publish(result: CleanResult, lake: LakeStorage, spec: SourceSpec, day) -> str | None:
+    """Stage the partition, validate the staged file, publish it only if it passes.
+
+    Returns the contract failures when it did not publish.
+    """
+    write_parquet_atomically(result.quarantine, quarantine_path(lake.lake_root, spec.name, day))
+    try:
+        with staged_parquet(result.clean, clean_path(lake.lake_root, spec.name, day)) as staged:
+            validate_table(pl.read_parquet(staged), CLEAN_MODELS[spec.name])
+    except pa.errors.SchemaErrors as exc:
+        return str(exc.failure_cases.head(20))
+    return None
+
+
+def _clean_events(results: dict[str, CleanResult]):
+    totals = {
+        k: sum(r.counts[k] for r in results.values()) for k in next(iter(results.values())).counts
+    }
+    balanced = all(
+        r.received == r.clean.height + r.quarantine.height + r.duplicates for r in results.values()
+    )
+    per_day = [{"date": day, **r.counts} for day, r in results.items()]
+    reasons = pl.concat([r.quarantine.select("_reason") for r in results.values()])
+    top_reasons = reasons.group_by("_reason").len().sort("len", descending=True).head(10)
+    yield dg.AssetCheckResult(
+        check_name="pandera_contract", passed=True, metadata={"days": len(results)}
+    )
+    yield dg.AssetCheckResult(
+        check_name="nothing_lost",
+        passed=balanced,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"per_day": markdown_table(per_day)},
+    )
+    last = list(results.values())[-1].clean
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": totals["rows_clean"],
+            **totals,
+            "per_day": markdown_table(per_day),
+            "quarantine_reasons": markdown_table(top_reasons.to_dicts()),
+            "preview": preview(last),
+        }
+    )

@@ -1,0 +1,145 @@
+"""Read one delivery from the landing zone into a raw frame, exactly as received.
+
+JSON-lines sources keep each line as text in `_record` (parsing happens in the clean step, so
+a malformed line is kept and quarantined, never lost). CSV sources keep every column as text.
+A file that cannot be read at all (corrupt gzip, bad encoding) becomes one row whose `_error`
+says why; a CSV missing a required column marks its rows with `_error` too.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from platform_assets.sources.specs import SourceSpec
+
+META_COLUMNS = ("_line_number", "_source_file", "_ingested_at", "_delivery_date", "_error")
+
+
+def delivery_files(landing_root: Path, spec: SourceSpec, delivery_date: date) -> list[Path]:
+    """The files a source delivered on one day, in a stable order."""
+    folder = Path(landing_root) / spec.name / delivery_date.isoformat()
+    if not folder.is_dir():
+        return []
+    files = {p for pattern in spec.file_patterns for p in folder.glob(pattern) if p.is_file()}
+    return sorted(files)
+
+
+def read_delivery(
+    files: list[Path], spec: SourceSpec, delivery_date: date, ingested_at: datetime
+) -> pl.DataFrame:
+    """All rows of one delivery, with `_source_file`, `_line_number`, `_ingested_at`, `_error`."""
+    reader = _read_jsonl if spec.format == "jsonl" else _read_csv
+    frames = [reader(path, spec) for path in files]
+    frames = [f for f in frames if f.height] or [_empty(spec)]
+    raw = pl.concat(frames, how="diagonal_relaxed")
+    return raw.with_columns(
+        pl.lit(ingested_at.astimezone(UTC).replace(tzinfo=None))
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .alias("_ingested_at"),
+        pl.lit(delivery_date).alias("_delivery_date"),
+    )
+
+
+def _empty(spec: SourceSpec) -> pl.DataFrame:
+    text_cols = ["_record"] if spec.format == "jsonl" else list(spec.fields)
+    return pl.DataFrame(
+        schema={
+            **{c: pl.Utf8 for c in text_cols},
+            "_line_number": pl.Int64,
+            "_source_file": pl.Utf8,
+            "_error": pl.Utf8,
+        }
+    )
+
+
+def _file_error(path: Path, reason: str, spec: SourceSpec) -> pl.DataFrame:
+    row = {"_line_number": None, "_source_file": str(path), "_error": reason}
+    return pl.concat([_empty(spec), pl.DataFrame([row])], how="diagonal_relaxed")
+
+
+def _read_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.name.endswith(".gz") else data
+
+
+def _read_jsonl(path: Path, spec: SourceSpec) -> pl.DataFrame:
+    try:
+        text = _read_bytes(path).decode("utf-8")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        return _file_error(path, f"unreadable_file: {type(exc).__name__}: {exc}", spec)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return pl.DataFrame(
+        {
+            "_record": pl.Series(lines, dtype=pl.Utf8).str.strip_suffix("\r"),
+            "_line_number": pl.int_range(1, len(lines) + 1, eager=True).cast(pl.Int64),
+            "_source_file": pl.repeat(str(path), len(lines), eager=True, dtype=pl.Utf8),
+        }
+    ).with_columns(pl.lit(None, pl.Utf8).alias("_error"))
+
+
+def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
+    try:
+        data = _read_bytes(path)
+        frame = _parse_csv(data)
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        return _file_error(path, f"unreadable_file: {type(exc).__name__}: {exc}", spec)
+    if frame.width == 0:
+        return _empty(spec)
+    missing = [c for c in spec.fields if c not in frame.columns]
+    error = f"missing_required_column: {', '.join(missing)}" if missing else None
+    return frame.with_columns(
+        pl.lit(str(path)).alias("_source_file"), pl.lit(error, pl.Utf8).alias("_error")
+    )
+
+
+def _parse_csv(data: bytes) -> pl.DataFrame:
+    """All columns as text; falls back to the csv module to isolate ragged rows."""
+    if not data.strip():
+        return pl.DataFrame()
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+        return frame.with_columns(
+            pl.int_range(2, frame.height + 2).cast(pl.Int64).alias("_line_number")
+        )
+    except pl.exceptions.ComputeError:
+        return _parse_csv_slowly(data.decode("utf-8"))
+
+
+def _parse_csv_slowly(text: str) -> pl.DataFrame:
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows)
+    records = []
+    for line_number, row in enumerate(rows, start=2):
+        if len(row) == len(header):
+            records.append({**dict(zip(header, row, strict=True)), "_line_number": line_number})
+        else:
+            records.append({"_record": ",".join(row), "_line_number": line_number})
+    frame = pl.DataFrame(records, schema_overrides={c: pl.Utf8 for c in header})
+    if "_record" in frame.columns:  # ragged rows: kept verbatim and flagged for quarantine
+        frame = frame.with_columns(pl.col("_record").cast(pl.Utf8))
+    return frame.with_columns(pl.col("_line_number").cast(pl.Int64))
+
+
+def extra_fields(raw: pl.DataFrame, spec: SourceSpec, sample: int = 1000) -> list[str]:
+    """Delivered fields the contract does not know (kept in raw, ignored by clean)."""
+    if spec.format == "csv":
+        return [c for c in raw.columns if not c.startswith("_") and c not in spec.fields]
+    seen: set[str] = set()
+    for line in raw.get_column("_record").drop_nulls().head(sample):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            seen.update(record)
+    return sorted(seen - set(spec.fields))

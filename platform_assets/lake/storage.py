@@ -1,0 +1,63 @@
+"""Where lake data lives, and atomic parquet writes (write aside, then rename into place)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+
+def raw_path(lake_root: str, source: str, day: date) -> Path:
+    return Path(lake_root) / "raw" / source / f"delivery_date={day.isoformat()}" / "data.parquet"
+
+
+def clean_path(lake_root: str, source: str, day: date) -> Path:
+    return Path(lake_root) / "clean" / source / f"date={day.isoformat()}" / "data.parquet"
+
+
+def clean_files(lake_root: str, source: str) -> list[Path]:
+    """Every published clean partition of a source, oldest first."""
+    return sorted((Path(lake_root) / "clean" / source).glob("date=*/data.parquet"))
+
+
+def quarantine_path(lake_root: str, source: str, day: date) -> Path:
+    return Path(lake_root) / "quarantine" / source / f"date={day.isoformat()}" / "data.parquet"
+
+
+def features_path(lake_root: str, feature_set: str, partition: str) -> Path:
+    return Path(lake_root) / "features" / feature_set / partition / "data.parquet"
+
+
+@contextmanager
+def staged_parquet(frame: pl.DataFrame, final: Path) -> Iterator[Path]:
+    """Write `frame` beside `final` under a hidden name; publish it only if the block succeeds.
+
+    Readers glob `*.parquet`, so the staged file (`.data.parquet.<id>.staged`) is never seen,
+    and the rename makes the new partition appear whole or not at all.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staged = final.with_name(f".{final.name}.{uuid.uuid4().hex}.staged")
+    frame.write_parquet(staged, compression="zstd", statistics=True)
+    try:
+        yield staged
+        os.replace(staged, final)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def write_parquet_atomically(frame: pl.DataFrame, final: Path) -> None:
+    with staged_parquet(frame, final):
+        pass
+
+
+def read_parquets(paths: list[Path]) -> pl.DataFrame | None:
+    """Concatenate the parquet files that exist (by column name), or None if none does."""
+    existing = [p for p in paths if p.exists()]
+    if not existing:
+        return None
+    return pl.concat([pl.read_parquet(p) for p in existing], how="diagonal_relaxed")

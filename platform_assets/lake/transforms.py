@@ -1,0 +1,138 @@
+"""Pure polars transforms from raw deliveries to one clean partition.
+
+    raw deliveries -> typed (parse) -> owned by this partition -> PII protected
+      -> rules (pandera) -> deduplicated -> clean          (+ quarantine with `_reason`)
+
+Every row received for the partition ends up in exactly one of: clean, quarantine, duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from platform_assets.lake.parse import parse_raw
+from platform_assets.lake.quality import CLEAN_MODELS, model_columns, row_failures
+from platform_assets.sources.specs import SourceSpec
+
+ORDER = ["_delivery_date", "_source_file", "_line_number"]
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    clean: pl.DataFrame
+    quarantine: pl.DataFrame
+    received: int
+    duplicates: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_received": self.received,
+            "rows_clean": self.clean.height,
+            "rows_quarantined": self.quarantine.height,
+            "duplicates_dropped": self.duplicates,
+        }
+
+
+def assign_partition(typed: pl.DataFrame, spec: SourceSpec, lateness_days: int) -> pl.DataFrame:
+    """Add `_partition_date`: the day a record belongs to, and a reason when it is out of bounds.
+
+    A record belongs to its event day if it arrived within `lateness_days` of it. Records that
+    arrived later (`too_late`), claim to happen after they arrived (`event_after_delivery`), or
+    have no valid event time are owned by their delivery day, so they are quarantined once.
+    """
+    delivered = pl.col("_delivery_date")
+    if spec.event_time is None:
+        return typed.with_columns(delivered.alias("_partition_date"))
+    event_date = pl.col(spec.event_time).dt.date()
+    lag = (delivered - event_date).dt.total_days()
+    reason = (
+        pl.when(lag > lateness_days)
+        .then(pl.lit("too_late"))
+        .when(lag < 0)
+        .then(pl.lit("event_after_delivery"))
+    )
+    return typed.with_columns(
+        pl.when(lag.is_between(0, lateness_days))
+        .then(event_date)
+        .otherwise(delivered)
+        .alias("_partition_date"),
+        pl.coalesce(pl.col("_reason"), reason).alias("_reason"),
+    )
+
+
+def keyed_hash(values: pl.Series, key: str) -> pl.Series:
+    """HMAC-SHA256 of each (trimmed, lower-cased) value: a stable join key that hides the value."""
+    normalised = values.str.strip_chars().str.to_lowercase()
+    uniques = normalised.drop_nulls().unique()
+    digests = {v: hmac.new(key.encode(), v.encode(), hashlib.sha256).hexdigest() for v in uniques}
+    return normalised.replace_strict(digests, default=None, return_dtype=pl.Utf8)
+
+
+def protect_pii(frame: pl.DataFrame, spec: SourceSpec, key: str) -> pl.DataFrame:
+    """Replace join-key PII by keyed hashes and drop the rest."""
+    hashed = [
+        keyed_hash(frame.get_column(src), key).alias(dst) for src, dst in spec.pii_hashed.items()
+    ]
+    return frame.with_columns(hashed).drop(*spec.pii_hashed, *spec.pii_dropped)
+
+
+def deduplicate(frame: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
+    """One row per key: the first received (events, orders) or last received (entity feeds)."""
+    ordered = frame.sort(ORDER, nulls_last=True)
+    return ordered.unique(subset=list(spec.key), keep=spec.keep, maintain_order=True)
+
+
+def with_date_column(frame: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
+    if spec.date_column == "_delivery_date":
+        return frame
+    return frame.with_columns(pl.col("_partition_date").alias(spec.date_column))
+
+
+def clean_partition(
+    raw: pl.DataFrame, spec: SourceSpec, partition: date, *, lateness_days: int, pii_key: str
+) -> CleanResult:
+    """Clean one daily partition from the raw deliveries that may hold its records."""
+    typed = assign_partition(parse_raw(raw, spec), spec, lateness_days)
+    mine = typed.filter(pl.col("_partition_date") == partition)
+    candidates = with_date_column(protect_pii(mine, spec, pii_key), spec).with_row_index("_row")
+    model = CLEAN_MODELS[spec.name]
+    rejected = pl.concat(
+        [
+            candidates.filter(pl.col("_reason").is_not_null()).select("_row", "_reason"),
+            row_failures(candidates.filter(pl.col("_reason").is_null()), model),
+        ]
+    )
+    good = candidates.join(rejected, on="_row", how="anti")
+    deduped = deduplicate(good, spec)
+    return CleanResult(
+        clean=deduped.select(model_columns(model)),
+        quarantine=quarantine_rows(candidates, rejected),
+        received=mine.height,
+        duplicates=good.height - deduped.height,
+    )
+
+
+QUARANTINE_COLUMNS = [
+    "_record",
+    "_reason",
+    "_source_file",
+    "_line_number",
+    "_delivery_date",
+    "_ingested_at",
+]
+
+
+def quarantine_rows(candidates: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """Rejected rows as received (`_record` holds the delivered line) with their `_reason`."""
+    return (
+        candidates.drop("_reason")
+        .join(rejected, on="_row", how="inner")
+        .sort("_row")
+        .select(QUARANTINE_COLUMNS)
+    )

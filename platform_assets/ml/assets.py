@@ -1,0 +1,158 @@
+"""ML feature assets: `user_features` (daily, point-in-time correct) and `training_set`
+(a versioned parquet dataset of features joined to a future-purchase label)."""
+
+import hashlib
+import json
+from datetime import timedelta
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from platform_assets.lake.storage import clean_files, features_path, write_parquet_atomically
+from platform_assets.metadata import preview
+from platform_assets.ml.features import FEATURE_COLUMNS, cutoff_of, purchase_labels, user_features
+from platform_assets.partitions import daily_partitions, partition_days
+from platform_assets.resources import LakeStorage
+
+FEATURES_CODE_VERSION = "1"
+WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
+
+
+@dg.asset(
+    name="user_features",
+    group_name="ml_features",
+    description="One row per user per `as_of_date`, computed only from data known by the end "
+    "of that day: recency/frequency/monetary, events and sessions over 7 and 28 days, cart "
+    "abandonment, favourite category, country, days since signup. Written to DuckDB "
+    "`features.user_features` and the offline store `lake/features/user_features/`.",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[*WAREHOUSE_INPUTS, "clean_users"],
+    kinds={"polars", "duckdb", "parquet"},
+    owners=["team:ml-platform"],
+    code_version=FEATURES_CODE_VERSION,
+    pool="warehouse",
+)
+def user_features_asset(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage
+) -> dg.MaterializeResult:
+    days = partition_days(context)
+    start = cutoff_of(days[0]) - timedelta(days=29)
+    with duckdb.get_connection() as con:
+        events = con.sql(
+            "SELECT user_id, session_key, event_type, event_time, product_id FROM marts.fct_events "
+            "WHERE event_time >= ? AND event_time < ?",
+            params=[start, cutoff_of(days[-1])],
+        ).pl()
+        orders = con.sql("SELECT * FROM marts.fct_order_history").pl()
+        products = con.sql("SELECT product_id, category, valid_from FROM marts.dim_products").pl()
+    users = _clean_users(lake)
+    rows = []
+    for day in days:
+        frame = user_features(events, orders, products, users, day)
+        write_parquet_atomically(
+            frame, features_path(lake.lake_root, "user_features", f"as_of_date={day}")
+        )
+        rows.append(frame)
+        context.log.info(f"user_features {day}: {frame.height} users")
+    table = pl.concat(rows)
+    with duckdb.get_connection() as con:
+        _replace_days(con, table, days)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": table.height,
+            "users_per_day": dg.MetadataValue.json(
+                {str(d): f.height for d, f in zip(days, rows, strict=True)}
+            ),
+            "preview": preview(table),
+        }
+    )
+
+
+def _clean_users(lake: LakeStorage) -> pl.DataFrame:
+    """All clean user records (PII-safe); `users_as_of` keeps those known by each day."""
+    return pl.concat([pl.read_parquet(f) for f in clean_files(lake.lake_root, "users")])
+
+
+def _replace_days(con, table: pl.DataFrame, days) -> None:
+    """Idempotent write: the partition's rows are replaced, in one transaction."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS features")
+    con.register("new_rows", table)
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS features.user_features AS SELECT * FROM new_rows LIMIT 0"
+    )
+    con.execute("BEGIN")
+    con.execute(
+        "DELETE FROM features.user_features WHERE as_of_date BETWEEN ? AND ?", [days[0], days[-1]]
+    )
+    con.execute("INSERT INTO features.user_features BY NAME SELECT * FROM new_rows")
+    con.execute("COMMIT")
+    con.unregister("new_rows")
+
+
+class TrainingSetConfig(dg.Config):
+    label_horizon_days: int = 7
+
+
+@dg.asset(
+    group_name="ml_features",
+    description="Versioned training set: `user_features` rows joined to the label "
+    "`will_purchase` (a purchase in the next N days, default 7). Only as-of dates whose label "
+    "window is fully observed are included. Written as parquet under "
+    "`lake/features/training_set/version=<v>/`, where the version hashes the inputs and code.",
+    deps=["user_features", "fct_events"],
+    kinds={"polars", "parquet"},
+    owners=["team:ml-platform"],
+    code_version=FEATURES_CODE_VERSION,
+    pool="warehouse",
+)
+def training_set(
+    context: dg.AssetExecutionContext,
+    config: TrainingSetConfig,
+    duckdb: DuckDBResource,
+    lake: LakeStorage,
+) -> dg.MaterializeResult:
+    horizon = config.label_horizon_days
+    with duckdb.get_connection() as con:
+        last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchone()[0]
+        features = con.sql(
+            "SELECT * FROM features.user_features WHERE as_of_date <= ? "
+            "ORDER BY as_of_date, user_id",
+            params=[last_day - timedelta(days=horizon)],
+        ).pl()
+        events = con.sql(
+            "SELECT user_id, event_type, event_time FROM marts.fct_events "
+            "WHERE event_type = 'purchase'"
+        ).pl()
+    dataset = purchase_labels(features.select(FEATURE_COLUMNS), events, horizon)
+    version = dataset_version(dataset, horizon)
+    write_parquet_atomically(
+        dataset, features_path(lake.lake_root, "training_set", f"version={version}")
+    )
+    positives = int(dataset.get_column("will_purchase").sum()) if dataset.height else 0
+    context.log.info(f"training_set {version}: {dataset.height} rows, {positives} positive")
+    return dg.MaterializeResult(
+        metadata={
+            "version": version,
+            "dagster/row_count": dataset.height,
+            "positive_labels": positives,
+            "label_rate": round(positives / dataset.height, 4) if dataset.height else 0.0,
+            "label": f"will_purchase (purchase within {horizon} days after as_of_date)",
+            "as_of_dates": dataset.get_column("as_of_date").n_unique() if dataset.height else 0,
+            "latest_complete_as_of": str(last_day - timedelta(days=horizon))
+            if last_day
+            else "none",
+            "path": str(features_path(lake.lake_root, "training_set", f"version={version}")),
+        },
+        data_version=dg.DataVersion(version),
+    )
+
+
+def dataset_version(dataset: pl.DataFrame, horizon: int) -> str:
+    """A short hash of the dataset's content, its label definition and the code version."""
+    content = (
+        dataset.sort("user_id", "as_of_date").hash_rows(seed=0).to_list() if dataset.height else []
+    )
+    payload = json.dumps([FEATURES_CODE_VERSION, horizon, dataset.columns, content])
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]

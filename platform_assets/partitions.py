@@ -1,0 +1,18 @@
+"""Daily partitions shared by every stage: raw by delivery date, the rest by event date."""
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The days a (possibly ranged) run covers, in order."""
+    window = context.partition_time_window
+    start, end = window.start.date(), window.end.date()
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def day_of(key: str) -> date:
+    return datetime.strptime(key, "%Y-%m-%d").date()

@@ -1,0 +1,231 @@
+"""The lake's cleaning rules, on hand-made deliveries: typing, quarantine reasons, lateness,
+dedup across deliveries, PII hashing, and the nothing-lost balance."""
+
+import gzip
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from platform_assets.lake.landing import read_delivery
+from platform_assets.lake.transforms import clean_partition, keyed_hash
+from platform_assets.sources.specs import SOURCES
+
+DAY = date(2026, 3, 2)
+INGESTED = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
+
+
+def event(event_id: str, when: str = "2026-03-02T10:00:00+01:00", **fields) -> dict:
+    base = {
+        "event_id": event_id,
+        "user_id": "u1",
+        "session_id": "s1",
+        "app": "web",
+        "event_type": "page_view",
+        "event_time": when,
+        "product_id": None,
+        "price": None,
+        "currency": None,
+        "properties": {"path": "/"},
+        "context": {"ip": "10.1.2.3", "user_agent": "UA", "locale": "en-GB"},
+    }
+    return {**base, **fields}
+
+
+def deliver(folder: Path, name: str, lines: list[str], gz: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = ("\n".join(lines) + "\n").encode()
+    path = folder / name
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def clean_events(tmp_path: Path, deliveries: dict[date, list[str]], partition: date = DAY):
+    frames = []
+    for day, lines in deliveries.items():
+        path = deliver(tmp_path / day.isoformat(), "events.jsonl", lines)
+        frames.append(read_delivery([path], SOURCES["app_events"], day, INGESTED))
+    raw = pl.concat(frames, how="diagonal_relaxed")
+    return clean_partition(raw, SOURCES["app_events"], partition, lateness_days=2, pii_key="k")
+
+
+def test_each_bad_line_is_quarantined_with_the_rule_it_broke(tmp_path):
+    lines = [
+        json.dumps(event("ok")),
+        '{"event_id": "trunc',
+        "",
+        "[1, 2]",
+        json.dumps(
+            event("neg", price=-1.0, currency="EUR", product_id="p1", event_type="purchase")
+        ),
+        json.dumps(event("tele", event_type="teleport")),
+        json.dumps(
+            event("euro", price=1.0, currency="EURO", product_id="p1", event_type="purchase")
+        ),
+        json.dumps(event("when", when="yesterday")),
+        json.dumps(event("nouser", user_id=None)),
+        json.dumps(event("noprod", event_type="add_to_cart")),
+    ]
+    result = clean_events(tmp_path, {DAY: lines})
+
+    assert result.clean.get_column("event_id").to_list() == ["ok"]
+    reasons = dict(
+        zip(
+            result.quarantine.get_column("_line_number").to_list(),
+            result.quarantine.get_column("_reason").to_list(),
+            strict=True,
+        )
+    )
+    assert reasons[2] == "malformed_json"
+    assert reasons[3] == "empty_line"
+    assert reasons[4] == "not_a_json_object"
+    assert "price" in reasons[5] and "greater_than_or_equal_to" in reasons[5]
+    assert "event_type" in reasons[6] and "isin" in reasons[6]
+    assert "currency" in reasons[7]
+    assert reasons[8] == "invalid_value:event_time"
+    assert "user_id" in reasons[9] and "not_nullable" in reasons[9]
+    assert "product_id" in reasons[10]
+    assert result.quarantine.get_column("_record").null_count() == 0  # kept as delivered
+
+
+def test_nothing_is_lost(tmp_path):
+    lines = [json.dumps(event(f"e{i}")) for i in range(5)] + ["garbage", json.dumps(event("e0"))]
+    result = clean_events(tmp_path, {DAY: lines})
+    assert result.counts == {
+        "rows_received": 7,
+        "rows_clean": 5,
+        "rows_quarantined": 1,
+        "duplicates_dropped": 1,
+    }
+
+
+def test_late_events_land_in_the_day_they_happened(tmp_path):
+    late = json.dumps(event("late", when="2026-03-02T23:30:00+00:00"))
+    on_time_next_day = json.dumps(event("next", when="2026-03-03T08:00:00+00:00"))
+    deliveries = {DAY: [json.dumps(event("a"))], date(2026, 3, 4): [late, on_time_next_day]}
+    result = clean_events(tmp_path, deliveries)
+    assert sorted(result.clean.get_column("event_id").to_list()) == ["a", "late"]
+    assert result.clean.get_column("event_date").unique().to_list() == [DAY]
+
+
+def test_events_later_than_the_allowed_lateness_are_quarantined_as_too_late(tmp_path):
+    too_late = json.dumps(event("old", when="2026-02-27T12:00:00+00:00"))
+    result = clean_events(tmp_path, {DAY: [too_late, json.dumps(event("a"))]})
+    assert result.quarantine.get_column("_reason").to_list() == ["too_late"]
+    assert result.received == 2
+
+
+def test_offsets_are_normalised_to_utc_before_choosing_the_day(tmp_path):
+    # 00:30 at +02:00 is still the previous day in UTC
+    result = clean_events(
+        tmp_path, {DAY: [json.dumps(event("x", when="2026-03-03T00:30:00+02:00"))]}
+    )
+    assert result.clean.get_column("event_time").to_list() == [
+        datetime(2026, 3, 2, 22, 30, tzinfo=UTC)
+    ]
+
+
+def test_redelivered_file_keeps_the_first_received_copy(tmp_path):
+    lines = [json.dumps(event("a")), json.dumps(event("b"))]
+    result = clean_events(tmp_path, {DAY: lines, date(2026, 3, 3): lines})
+    assert result.clean.height == 2
+    assert result.duplicates == 2
+    assert result.clean.get_column("_delivery_date").unique().to_list() == [DAY]
+
+
+def test_pii_is_replaced_by_keyed_hashes(tmp_path):
+    signup = event("s", event_type="signup", properties={"email": "Ana@Example.com", "ref": "ad"})
+    result = clean_events(tmp_path, {DAY: [json.dumps(signup)]})
+    row = result.clean.row(0, named=True)
+    assert row["email_hash"] == keyed_hash(pl.Series(["ana@example.com"]), "k")[0]
+    assert row["ip_hash"] == keyed_hash(pl.Series(["10.1.2.3"]), "k")[0]
+    assert json.loads(row["properties"]) == {"ref": "ad"}
+    assert "Example.com" not in str(result.clean.to_dicts())
+    assert "10.1.2.3" not in str(result.clean.to_dicts())
+    assert "context" not in result.clean.columns
+
+
+def test_keyed_hash_depends_on_the_key():
+    values = pl.Series(["a@b.c", None])
+    assert keyed_hash(values, "k1")[0] != keyed_hash(values, "k2")[0]
+    assert keyed_hash(values, "k1")[1] is None
+
+
+def test_corrupt_gzip_and_empty_file_are_recorded_not_fatal(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    good = deliver(folder, "a.jsonl.gz", [json.dumps(event("a"))], gz=True)
+    (folder / "b.jsonl.gz").write_bytes(b"not gzip at all")
+    (folder / "c.jsonl").write_bytes(b"")
+    raw = read_delivery(sorted(folder.iterdir()), SOURCES["app_events"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
+    assert good.exists() and result.clean.height == 1
+    assert result.quarantine.get_column("_reason").str.starts_with("unreadable_file").to_list() == [
+        True
+    ]
+
+
+CSV_HEADER = "order_id,user_id,status,amount,currency,created_at,updated_at"
+
+
+def orders(tmp_path: Path, text: str, name: str = "orders.csv"):
+    folder = tmp_path / DAY.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    raw = read_delivery(sorted(folder.iterdir()), SOURCES["orders"], DAY, INGESTED)
+    return clean_partition(raw, SOURCES["orders"], DAY, lateness_days=2, pii_key="k")
+
+
+def test_orders_keep_every_version_and_reject_bad_rows(tmp_path):
+    text = "\n".join(
+        [
+            CSV_HEADER + ",coupon_code",
+            "o1,u1,created,10.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z,",
+            "o1,u1,paid,10.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:05:00Z,SPRING",
+            "o1,u1,paid,10.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:05:00Z,SPRING",
+            "o2,u1,lost,5.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z,",
+            "o3,u1,paid,-5.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z,",
+            "o4,u1,paid,abc,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z,",
+            "o5,u1,paid,1,EUR,2026-03-02T10:00:00Z,2026-03-02T09:00:00Z,",
+            "o6,u1,paid,1,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z,,unexpected",
+        ]
+    )
+    result = orders(tmp_path, text + "\n")
+    assert result.clean.select("order_id", "status").rows() == [("o1", "created"), ("o1", "paid")]
+    assert result.duplicates == 1
+    reasons = result.quarantine.get_column("_reason").to_list()
+    assert "check_failed:status:isin" in reasons[0]
+    assert "greater_than_or_equal_to" in reasons[1]
+    assert reasons[2] == "invalid_value:amount"
+    assert "updated_at must not be before created_at" in reasons[3]
+    assert reasons[4] == "malformed_csv_row"
+    assert (
+        sum(result.counts[k] for k in ("rows_clean", "rows_quarantined", "duplicates_dropped")) == 8
+    )
+
+
+def test_a_delivery_missing_a_required_column_is_quarantined_whole(tmp_path):
+    text = "order_id,user_id,status,currency,created_at,updated_at\n"
+    text += "o1,u1,paid,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z\n"
+    result = orders(tmp_path, text)
+    assert result.clean.height == 0
+    assert result.quarantine.get_column("_reason").to_list() == ["missing_required_column: amount"]
+
+
+def test_users_keep_the_latest_record_and_drop_name_and_phone(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    user = {
+        "user_id": "u1",
+        "email": "x@y.z",
+        "full_name": "Ana Silva",
+        "country": "PT",
+        "signup_at": "2026-03-01T08:00:00Z",
+        "marketing_opt_in": True,
+        "phone": "+351 900 000 000",
+    }
+    path = deliver(folder, "users.jsonl", [json.dumps(user), json.dumps({**user, "country": "ES"})])
+    raw = read_delivery([path], SOURCES["users"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["users"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean.get_column("country").to_list() == ["ES"]
+    assert not {"email", "full_name", "phone"} & set(result.clean.columns)
+    assert "Ana Silva" not in str(result.clean.to_dicts())
