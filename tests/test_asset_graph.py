@@ -1,0 +1,70 @@
+"""The shape of the asset graph is a contract: this snapshot changes only on purpose.
+
+Regenerate after a deliberate change with `UPDATE_SNAPSHOTS=1 make test`.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from platform_assets.definitions import build_definitions
+from platform_assets.sources.specs import SOURCES
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    defs = build_definitions({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(home)})
+    return defs.resolve_asset_graph()
+
+
+def describe(graph) -> dict:
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
+            "checks": sorted(c.name for c in node.check_keys),
+        }
+    return assets
+
+
+def test_asset_graph_matches_snapshot(graph):
+    current = describe(graph)
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_every_asset_is_in_one_of_the_four_stage_groups(graph):
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {"sources", "lake", "warehouse", "ml_features"}
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_source_reaches_user_features(graph, source):
+    start = dg.AssetKey(f"{source}_deliveries")
+    downstream = dg.AssetSelection.assets(start).downstream().resolve(graph)
+    assert dg.AssetKey("user_features") in downstream
+    assert {dg.AssetKey(f"raw_{source}"), dg.AssetKey(f"clean_{source}")} <= downstream
+
+
+def test_no_asset_depends_on_an_undefined_key(graph):
+    keys = graph.get_all_asset_keys()
+    for key in keys:
+        assert set(graph.get(key).parent_keys) <= keys, key
+
+
+def test_clean_assets_read_deliveries_up_to_two_days_late(graph):
+    events = graph.get(dg.AssetKey("clean_app_events"))
+    upstream = graph.get_parent_partition_keys_for_child(
+        "2026-03-02", dg.AssetKey("raw_app_events"), events.key
+    ).partitions_subset.get_partition_keys()
+    assert sorted(upstream) == ["2026-03-02", "2026-03-03", "2026-03-04"]

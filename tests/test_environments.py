@@ -1,0 +1,75 @@
+"""PLATFORM_ENV picks the resources; prod takes everything from the environment and refuses to
+load, one line per missing variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from platform_assets.resources import PROD_VARIABLES, MissingEnvironment, build_resources
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_dev_and_test_keep_all_data_under_platform_home(tmp_path):
+    resources = build_resources({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(tmp_path)})
+    assert resources["lake"].landing_root == str(tmp_path / "landing")
+    assert resources["lake"].lake_root == str(tmp_path / "lake")
+    assert resources["duckdb"].database == str(tmp_path / "warehouse.duckdb")
+    assert resources["dbt"].target == "test"
+
+
+def test_the_hash_key_comes_from_the_environment_when_set(tmp_path):
+    environ = {"PLATFORM_HOME": str(tmp_path), "PLATFORM_PII_HASH_KEY": "s3cret"}
+    assert build_resources(environ)["pii"].key == "s3cret"
+
+
+def test_prod_names_every_missing_variable_on_its_own_line():
+    with pytest.raises(MissingEnvironment) as err:
+        build_resources({"PLATFORM_ENV": "prod", "PLATFORM_LAKE_ROOT": "s3://lake"})
+    lines = str(err.value).splitlines()
+    assert lines == [
+        f"prod needs environment variable {name}"
+        for name in PROD_VARIABLES
+        if name != "PLATFORM_LAKE_ROOT"
+    ]
+
+
+def test_prod_reads_its_locations_from_the_environment_at_run_time(tmp_path, monkeypatch):
+    for name in PROD_VARIABLES:
+        monkeypatch.setenv(name, str(tmp_path / name))
+    resources = build_resources({**os.environ, "PLATFORM_ENV": "prod"})
+    assert resources["dbt"].target == "prod"
+    lake = resources["lake"].process_config_and_initialize()
+    assert lake.lake_root == str(tmp_path / "PLATFORM_LAKE_ROOT")
+    pii = resources["pii"].process_config_and_initialize()
+    assert pii.key == str(tmp_path / "PLATFORM_PII_HASH_KEY")
+
+
+def test_an_unknown_environment_is_refused():
+    with pytest.raises(MissingEnvironment, match="staging"):
+        build_resources({"PLATFORM_ENV": "staging"})
+
+
+def test_the_code_location_fails_to_load_in_prod_without_its_variables(tmp_path):
+    env = {"PLATFORM_ENV": "prod", "PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}
+    env |= {"DAGSTER_HOME": str(tmp_path), "DO_NOT_TRACK": "1"}
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "definitions",
+            "validate",
+            "-m",
+            "platform_assets",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    for name in PROD_VARIABLES:
+        assert f"prod needs environment variable {name}" in proc.stdout + proc.stderr
