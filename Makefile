@@ -42,7 +42,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 dev: install
 	$(BIN)/data-platform simulate --landing $(PLATFORM_HOME)/landing --start $(DEV_START) \
 		--days $(DEV_DAYS) --events-per-day $(DEV_EVENTS) --seed 7 --faults
-	$(BIN)/dagster job execute -w workspace.yaml -j daily_pipeline --tags \
+	$(BIN)/dagster job execute -m platform_assets -j daily_pipeline --tags \
 		'{"dagster/asset_partition_range_start": "$(DEV_START)", "dagster/asset_partition_range_end": "$(DEV_END)"}'
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
 

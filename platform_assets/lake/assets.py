@@ -47,38 +47,27 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def _raw(context: dg.AssetExecutionContext, lake: LakeStorage) -> dg.MaterializeResult:
         ingested_at = datetime.now(UTC)
-        summary = []
         for day in partition_days(context):
             files = delivery_files(lake.landing_root, spec, day)
             frame = read_delivery(files, spec, day, ingested_at)
             write_parquet_atomically(frame, raw_path(lake.lake_root, spec.name, day))
-            summary.append(_delivery_summary(day, files, frame, spec))
-            context.log.info(f"{spec.name} delivery {day}: {len(files)} files, {frame.height} rows")
-        return dg.MaterializeResult(metadata=_raw_metadata(summary, frame))
+            summary = _delivery_summary(files, frame, spec)
+            metadata = {"dagster/row_count": frame.height, **summary, "preview": preview(frame)}
+            context.add_asset_metadata(metadata, partition_key=day.isoformat())
+            context.log.info(f"{spec.name} delivery {day}: {summary}")
+        return dg.MaterializeResult()
 
     return _raw
 
 
-def _delivery_summary(day, files, frame: pl.DataFrame, spec: SourceSpec) -> dict:
+def _delivery_summary(files, frame: pl.DataFrame, spec: SourceSpec) -> dict:
     errors = frame.filter(pl.col("_error").is_not_null())
     return {
-        "delivery_date": day.isoformat(),
         "files": len(files),
         "empty_files": sum(1 for f in files if f.stat().st_size == 0),
-        "rows": frame.height,
         "files_with_errors": errors.get_column("_source_file").n_unique(),
-        "errors": "; ".join(sorted(set(errors.get_column("_error").to_list())))[:300],
-        "extra_fields": ", ".join(extra_fields(frame, spec)),
-    }
-
-
-def _raw_metadata(summary: list[dict], last: pl.DataFrame) -> dict:
-    return {
-        "dagster/row_count": sum(s["rows"] for s in summary),
-        "files": sum(s["files"] for s in summary),
-        "files_with_errors": sum(s["files_with_errors"] for s in summary),
-        "deliveries": markdown_table(summary),
-        "preview": preview(last),
+        "file_errors": "; ".join(sorted(set(errors.get_column("_error").to_list())))[:300],
+        "extra_fields": ", ".join(extra_fields(frame, spec)) or "none",
     }
 
 
@@ -143,8 +132,10 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
                 )
                 raise dg.Failure(f"clean_{spec.name} {day} failed its contract; nothing published.")
             results[day.isoformat()] = result
+            context.add_asset_metadata(_clean_metadata(result), partition_key=day.isoformat())
             context.log.info(f"clean_{spec.name} {day}: {result.counts}")
-        yield from _clean_events(results)
+        yield from _check_results(results)
+        yield dg.MaterializeResult()
 
     return _clean
 
@@ -163,32 +154,28 @@ def _publish(result: CleanResult, lake: LakeStorage, spec: SourceSpec, day) -> s
     return None
 
 
-def _clean_events(results: dict[str, CleanResult]):
-    totals = {
-        k: sum(r.counts[k] for r in results.values()) for k in next(iter(results.values())).counts
+def _clean_metadata(result: CleanResult) -> dict:
+    """What the person in the UI sees on one partition's materialization."""
+    reasons = result.quarantine.group_by("_reason").len().sort("len", descending=True).head(10)
+    return {
+        "dagster/row_count": result.clean.height,
+        **result.counts,
+        "quarantine_reasons": markdown_table(reasons.to_dicts()),
+        "preview": preview(result.clean),
     }
+
+
+def _check_results(results: dict[str, CleanResult]):
+    per_day = [{"date": day, **r.counts} for day, r in results.items()]
     balanced = all(
         r.received == r.clean.height + r.quarantine.height + r.duplicates for r in results.values()
     )
-    per_day = [{"date": day, **r.counts} for day, r in results.items()]
-    reasons = pl.concat([r.quarantine.select("_reason") for r in results.values()])
-    top_reasons = reasons.group_by("_reason").len().sort("len", descending=True).head(10)
     yield dg.AssetCheckResult(
-        check_name="pandera_contract", passed=True, metadata={"days": len(results)}
+        check_name="pandera_contract", passed=True, metadata={"partitions": len(results)}
     )
     yield dg.AssetCheckResult(
         check_name="nothing_lost",
         passed=balanced,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"per_day": markdown_table(per_day)},
-    )
-    last = list(results.values())[-1].clean
-    yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": totals["rows_clean"],
-            **totals,
-            "per_day": markdown_table(per_day),
-            "quarantine_reasons": markdown_table(top_reasons.to_dicts()),
-            "preview": preview(last),
-        }
+        metadata={"per_partition": markdown_table(per_day)},
     )

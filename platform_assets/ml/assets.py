@@ -40,13 +40,14 @@ def user_features_asset(
     days = partition_days(context)
     start = cutoff_of(days[0]) - timedelta(days=29)
     with duckdb.get_connection() as con:
-        events = con.sql(
+        events = query(
+            con,
             "SELECT user_id, session_key, event_type, event_time, product_id FROM marts.fct_events "
             "WHERE event_time >= ? AND event_time < ?",
-            params=[start, cutoff_of(days[-1])],
-        ).pl()
-        orders = con.sql("SELECT * FROM marts.fct_order_history").pl()
-        products = con.sql("SELECT product_id, category, valid_from FROM marts.dim_products").pl()
+            [start, cutoff_of(days[-1])],
+        )
+        orders = query(con, "SELECT * FROM marts.fct_order_history")
+        products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
     users = _clean_users(lake)
     rows = []
     for day in days:
@@ -54,19 +55,25 @@ def user_features_asset(
         write_parquet_atomically(
             frame, features_path(lake.lake_root, "user_features", f"as_of_date={day}")
         )
+        context.add_asset_metadata(
+            {"dagster/row_count": frame.height, "preview": preview(frame)},
+            partition_key=day.isoformat(),
+        )
         rows.append(frame)
         context.log.info(f"user_features {day}: {frame.height} users")
     table = pl.concat(rows)
     with duckdb.get_connection() as con:
         _replace_days(con, table, days)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": table.height,
-            "users_per_day": dg.MetadataValue.json(
-                {str(d): f.height for d, f in zip(days, rows, strict=True)}
-            ),
-            "preview": preview(table),
-        }
+    return dg.MaterializeResult()
+
+
+def query(con, sql: str, params: list | None = None) -> pl.DataFrame:
+    """A warehouse query as polars, with DuckDB's `Etc/UTC` timestamps labelled `UTC`."""
+    frame = con.sql(sql, params=params).pl()
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone
     )
 
 
@@ -115,16 +122,18 @@ def training_set(
 ) -> dg.MaterializeResult:
     horizon = config.label_horizon_days
     with duckdb.get_connection() as con:
-        last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchone()[0]
-        features = con.sql(
+        last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchall()[0][0]
+        features = query(
+            con,
             "SELECT * FROM features.user_features WHERE as_of_date <= ? "
             "ORDER BY as_of_date, user_id",
-            params=[last_day - timedelta(days=horizon)],
-        ).pl()
-        events = con.sql(
+            [last_day - timedelta(days=horizon)],
+        )
+        events = query(
+            con,
             "SELECT user_id, event_type, event_time FROM marts.fct_events "
-            "WHERE event_type = 'purchase'"
-        ).pl()
+            "WHERE event_type = 'purchase'",
+        )
     dataset = purchase_labels(features.select(FEATURE_COLUMNS), events, horizon)
     version = dataset_version(dataset, horizon)
     write_parquet_atomically(

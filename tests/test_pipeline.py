@@ -1,0 +1,247 @@
+"""The platform end to end: simulate a small landing zone with faults, run `daily_pipeline`
+through real parquet, real dbt and a real DuckDB file, and check the contract's guarantees."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from platform_assets.definitions import build_definitions
+from platform_assets.simulate import simulate
+from platform_assets.sources.specs import SOURCES
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[1]
+START, DAYS = date(2026, 3, 1), 4
+# Late events reach back up to 2 days, so the run starts 2 days before the first delivery.
+FIRST, LAST = START - timedelta(days=2), START + timedelta(days=DAYS - 1)
+RERUN_DAY = "2026-03-02"
+MARTS = [
+    "marts.fct_events",
+    "marts.fct_sessions",
+    "marts.fct_orders",
+    "marts.fct_order_history",
+    "marts.dim_users",
+    "marts.dim_products",
+    "marts.fct_daily_engagement",
+    "marts.fct_daily_revenue",
+    "features.user_features",
+]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """A landing zone of 4 days with faults, brought through every stage by one range run."""
+    home = tmp_path_factory.mktemp("platform")
+    dagster_home = tmp_path_factory.mktemp("dagster_home")
+    (dagster_home / "dagster.yaml").symlink_to(REPO / "dagster.yaml")
+    environ = {"PLATFORM_ENV": "test", "PLATFORM_HOME": str(home)}
+    simulate(home / "landing", START, DAYS, 1500, seed=11, faults=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(dagster_home))
+        instance = dg.DagsterInstance.get()
+        defs = build_definitions(environ)
+        result = defs.resolve_job_def("daily_pipeline").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": FIRST.isoformat(),
+                "dagster/asset_partition_range_end": LAST.isoformat(),
+            },
+        )
+        assert result.success
+        yield {
+            "home": home,
+            "dagster_home": dagster_home,
+            "environ": environ,
+            "defs": defs,
+            "instance": instance,
+        }
+
+
+def warehouse(platform) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(platform["home"] / "warehouse.duckdb"), read_only=True)
+
+
+def lake(platform, zone: str, source: str) -> pl.DataFrame:
+    """All partitions of a lake table (raw files may differ in columns: schema changes)."""
+    files = sorted((platform["home"] / "lake" / zone / source).glob("*/*.parquet"))
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+
+
+def days() -> list[str]:
+    return [(FIRST + timedelta(days=i)).isoformat() for i in range((LAST - FIRST).days + 1)]
+
+
+def materialization(platform, key: str, partition: str) -> dict:
+    records = (
+        platform["instance"]
+        .fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[partition]), limit=1
+        )
+        .records
+    )
+    metadata = records[0].asset_materialization.metadata
+    return {k: v.value for k, v in metadata.items()}
+
+
+def test_every_stage_is_built_for_every_delivered_day(platform):
+    with warehouse(platform) as con:
+        for table in MARTS:
+            assert con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0] > 0, table
+        engagement_days = con.sql("SELECT DISTINCT date FROM marts.fct_daily_engagement").fetchall()
+        feature_days = con.sql("SELECT DISTINCT as_of_date FROM features.user_features").fetchall()
+    delivered = {START + timedelta(days=i) for i in range(DAYS)}
+    assert delivered <= {d for (d,) in engagement_days}
+    assert delivered <= {d for (d,) in feature_days}
+    offline = pl.read_parquet(platform["home"] / "lake/features/user_features/*/*.parquet")
+    assert offline.height > 0
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_nothing_is_lost(platform, source):
+    received = 0
+    for day in days():
+        counts = materialization(platform, f"clean_{source}", day)
+        assert counts["rows_received"] == (
+            counts["rows_clean"] + counts["rows_quarantined"] + counts["duplicates_dropped"]
+        )
+        received += counts["rows_received"]
+    # every row delivered is accounted for by exactly one partition
+    assert received == lake(platform, "raw", source).height
+    assert (
+        lake(platform, "clean", source).height + lake(platform, "quarantine", source).height
+        <= received
+    )
+
+
+def test_bad_rows_are_quarantined_with_a_reason(platform):
+    reasons = set(lake(platform, "quarantine", "app_events").get_column("_reason").to_list())
+    assert {"malformed_json", "empty_line", "invalid_value:event_time"} <= reasons
+    assert any(r.startswith("check_failed:event_type") for r in reasons)
+    order_reasons = lake(platform, "quarantine", "orders").get_column("_reason").to_list()
+    assert any(r.startswith("check_failed:amount") for r in order_reasons)
+
+
+def test_late_events_land_in_the_day_they_happened(platform):
+    events = lake(platform, "clean", "app_events")
+    late = events.filter(pl.col("_delivery_date") > pl.col("event_date"))
+    assert late.height > 0
+    assert (late.get_column("_delivery_date") - late.get_column("event_date")).max() <= timedelta(
+        days=2
+    )
+    with warehouse(platform) as con:
+        con.register("late", late.select("event_id", "event_date"))
+        matched = con.sql(
+            "SELECT count(*) FROM late JOIN marts.fct_events f USING (event_id) "
+            "WHERE f.event_date = late.event_date"
+        ).fetchall()[0][0]
+    assert matched == late.height
+
+
+def test_duplicates_and_redelivered_files_are_counted_once(platform):
+    events = lake(platform, "clean", "app_events")
+    assert events.get_column("event_id").is_unique().all()
+    dropped = sum(
+        materialization(platform, "clean_app_events", d)["duplicates_dropped"] for d in days()
+    )
+    assert dropped > 0
+
+
+def pii_values(platform) -> set[str]:
+    landing = platform["home"] / "landing"
+    users = pl.read_ndjson(list((landing / "users").glob("*/*.jsonl")))
+    values = set(users.get_column("email")) | set(users.get_column("phone"))
+    values |= set(users.get_column("full_name"))
+    events = lake(platform, "raw", "app_events").get_column("_record").drop_nulls()
+    ips = events.str.extract(r'"ip"\s*:\s*"([^"]+)"').drop_nulls().unique().head(500)
+    return {v for v in values | set(ips) if v and len(v) > 5}
+
+
+def string_cells(frame: pl.DataFrame) -> set[str]:
+    text = frame.select(pl.col(pl.Utf8))
+    return {v for col in text.columns for v in text.get_column(col).drop_nulls().unique()}
+
+
+def test_no_raw_pii_in_clean_warehouse_or_features(platform):
+    pii = pii_values(platform)
+    assert len(pii) > 50
+    for source in SOURCES:
+        cells = string_cells(lake(platform, "clean", source))
+        assert not any(value in cell for cell in cells for value in pii if "@" in value), source
+        assert not pii & cells, source
+    with warehouse(platform) as con:
+        tables = con.sql(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        ).fetchall()
+        for (table,) in tables:
+            cells = string_cells(con.sql(f"SELECT * FROM {table}").pl())
+            assert not pii & cells, table
+    features = pl.read_parquet(platform["home"] / "lake/features/user_features/*/*.parquet")
+    assert not pii & string_cells(features)
+
+
+def snapshot(platform) -> dict[str, pl.DataFrame]:
+    """Every warehouse table and clean partition, minus the ingestion timestamp."""
+    tables = {}
+    with warehouse(platform) as con:
+        for table in MARTS:
+            frame = con.sql(f"SELECT * FROM {table}").pl()
+            tables[table] = frame.drop([c for c in frame.columns if c == "_ingested_at"]).sort(
+                pl.all()
+            )
+    for source in SOURCES:
+        tables[source] = lake(platform, "clean", source).drop("_ingested_at").sort(pl.all())
+    return tables
+
+
+def test_rerunning_a_day_with_the_cli_changes_nothing(platform):
+    before = snapshot(platform)
+    env = {
+        **os.environ,
+        **platform["environ"],
+        "DAGSTER_HOME": str(platform["dagster_home"]),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        "job",
+        "execute",
+        "-m",
+        "platform_assets",
+        "-j",
+        "daily_pipeline",
+        "--tags",
+        json.dumps({"dagster/partition": RERUN_DAY}),
+    ]
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = snapshot(platform)
+    for name, frame in before.items():
+        assert frame.equals(after[name]), name
+
+
+def test_training_set_is_versioned_by_its_inputs(platform):
+    job = platform["defs"].resolve_job_def("training_set_job")
+    config = {"ops": {"training_set": {"config": {"label_horizon_days": 1}}}}
+    first = job.execute_in_process(instance=platform["instance"], run_config=config)
+    again = job.execute_in_process(instance=platform["instance"], run_config=config)
+    versions = []
+    for result in (first, again):
+        [event] = result.get_asset_materialization_events()
+        meta = {k: v.value for k, v in event.materialization.metadata.items()}
+        versions.append(meta["version"])
+        assert meta["dagster/row_count"] > 0
+        assert 0 < meta["positive_labels"] < meta["dagster/row_count"]
+    assert versions[0] == versions[1]
+    path = platform["home"] / f"lake/features/training_set/version={versions[0]}/data.parquet"
+    dataset = pl.read_parquet(path)
+    assert {"will_purchase", "purchases_next_1d", "user_id", "as_of_date"} <= set(dataset.columns)
+    assert dataset.get_column("as_of_date").max() <= LAST - timedelta(days=1)
