@@ -1,6 +1,7 @@
 """The warehouse: every dbt model, seed and test of `dbt/` as Dagster assets and checks."""
 
 import json
+from pathlib import Path
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -65,4 +66,5 @@ def warehouse_models(
 ):
     """`dbt build` over the run's partition window (one dbt invocation for a whole backfill)."""
     variables = dbt_vars(context.partition_time_window, lake.lake_root, duckdb.database)
+    Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)  # dbt-duckdb will not
     yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()

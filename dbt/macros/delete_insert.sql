@@ -1,0 +1,65 @@
+{#
+  Override of dbt-duckdb's delete+insert so that an incremental model can replace a whole
+  partition window.
+
+  dbt's delete+insert only deletes when `unique_key` is set (rows whose key appears in the new
+  data); without a unique_key it silently appends. Here, a model with NO unique_key and with
+  `incremental_predicates` first deletes every target row matching ALL the predicates, then
+  inserts the new rows:
+
+      config(materialized='incremental', incremental_strategy='delete+insert',
+             incremental_predicates=["event_date BETWEEN DATE '2024-01-01' AND DATE '2024-01-01'"])
+
+  -> DELETE FROM target WHERE (event_date BETWEEN ...); INSERT INTO target SELECT ... FROM tmp
+
+  So rows of the window that are no longer produced (e.g. a lake partition that was corrected)
+  disappear too, and rerunning a window gives exactly the same table. With a unique_key the
+  behaviour is dbt-duckdb's, unchanged (delete matching keys, AND-ed with the predicates).
+#}
+{% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
+
+    {%- set dest_cols_csv = get_quoted_csv(dest_columns | map(attribute="name")) -%}
+
+    {% if unique_key %}
+        {% if unique_key is sequence and unique_key is not string %}
+            delete from {{ target }} as DBT_INCREMENTAL_TARGET
+            using {{ source }}
+            where (
+                {% for key in unique_key %}
+                    {{ source }}.{{ key }} = DBT_INCREMENTAL_TARGET.{{ key }}
+                    {{ "and " if not loop.last }}
+                {% endfor %}
+                {% if incremental_predicates %}
+                    {% for predicate in incremental_predicates %}
+                        and {{ predicate }}
+                    {% endfor %}
+                {% endif %}
+            );
+        {% else %}
+            delete from {{ target }}
+            where (
+                {{ unique_key }}) in (
+                select ({{ unique_key }})
+                from {{ source }}
+            )
+            {%- if incremental_predicates %}
+                {% for predicate in incremental_predicates %}
+                    and {{ predicate }}
+                {% endfor %}
+            {%- endif -%};
+        {% endif %}
+    {% elif incremental_predicates %}
+        delete from {{ target }}
+        where
+        {% for predicate in incremental_predicates %}
+            ({{ predicate }}){{ " and" if not loop.last }}
+        {% endfor %};
+    {% endif %}
+
+    insert into {{ target }} ({{ dest_cols_csv }})
+    (
+        select {{ dest_cols_csv }}
+        from {{ source }}
+    )
+
+{%- endmacro %}

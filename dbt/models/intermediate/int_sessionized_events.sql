@@ -1,0 +1,97 @@
+{#
+  Sessionization of the events around the run window.
+
+  A session is a run of events of one user on one app where each event follows the previous
+  one by at most `session_gap_minutes` (default 30). A gap of EXACTLY the limit stays in the same
+  session; only a longer gap starts a new one. Ties on event_time are ordered by event_id.
+
+  Reads events with event_date in [min_date - 2 days, max_date + 1 day]: enough to find the true
+  start of every session touching [min_date - 1 day, max_date] and to complete sessions that
+  cross midnight after max_date, as long as a session lasts less than 24 hours.
+#}
+{%- set gap_us = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
+
+with events as (
+
+    select
+        event_id,
+        user_id,
+        session_id,
+        app,
+        event_type,
+        event_time,
+        event_date,
+        product_id,
+        price,
+        currency
+    from {{ ref('stg_app_events') }}
+    where {{ in_window('event_date', start_offset=-2, end_offset=1) }}
+
+),
+
+gaps as (
+
+    select
+        *,
+        lag(event_time) over (
+            partition by user_id, app
+            order by event_time, event_id
+        ) as previous_event_time
+    from events
+
+),
+
+flagged as (
+
+    select
+        *,
+        (
+            previous_event_time is null
+            or epoch_us(event_time) - epoch_us(previous_event_time) > {{ gap_us }}
+        ) as is_session_start
+    from gaps
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(case when is_session_start then 1 else 0 end) over (
+            partition by user_id, app
+            order by event_time, event_id
+            rows between unbounded preceding and current row
+        ) as session_seq
+    from flagged
+
+),
+
+with_start as (
+
+    select
+        *,
+        min(event_time) over (partition by user_id, app, session_seq) as session_start
+    from numbered
+
+)
+
+select
+    event_id,
+    user_id,
+    session_id,
+    app,
+    event_type,
+    event_time,
+    event_date,
+    product_id,
+    price,
+    currency,
+    previous_event_time,
+    is_session_start,
+    md5(
+        user_id || '|' || app || '|'
+        || strftime(timezone('UTC', session_start), '%Y-%m-%dT%H:%M:%S.%fZ')
+    )                                       as session_key,
+    session_start,
+    {{ utc_date('session_start') }}         as session_date
+from with_start

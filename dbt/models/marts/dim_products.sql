@@ -1,0 +1,111 @@
+{#
+  SCD type 2 product history, rebuilt from ALL daily catalog snapshots on every run
+  (deterministic: the same snapshots always give the same table). See the YAML for the rule.
+#}
+with snapshots as (
+
+    select
+        product_id,
+        snapshot_date,
+        name,
+        category,
+        price,
+        currency,
+        active,
+        updated_at,
+        lag(snapshot_date) over w   as previous_snapshot_date,
+        lag(name) over w            as previous_name,
+        lag(category) over w        as previous_category,
+        lag(price) over w           as previous_price,
+        lag(currency) over w        as previous_currency,
+        lag(active) over w          as previous_active
+    from {{ ref('stg_products') }}
+    window w as (partition by product_id order by snapshot_date)
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when previous_snapshot_date is null then 1
+            when name is distinct from previous_name
+              or category is distinct from previous_category
+              or price is distinct from previous_price
+              or currency is distinct from previous_currency
+              or active is distinct from previous_active then 1
+            else 0
+        end as is_new_version
+    from snapshots
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(is_new_version) over (
+            partition by product_id
+            order by snapshot_date
+            rows between unbounded preceding and current row
+        ) as version_number
+    from flagged
+
+),
+
+versions as (
+
+    select
+        product_id,
+        version_number,
+        arg_min(name, snapshot_date)        as name,
+        arg_min(category, snapshot_date)    as category,
+        arg_min(price, snapshot_date)       as price,
+        arg_min(currency, snapshot_date)    as currency,
+        arg_min(active, snapshot_date)      as active,
+        arg_min(updated_at, snapshot_date)  as first_updated_at,
+        min(snapshot_date)                  as first_snapshot_date,
+        max(snapshot_date)                  as last_snapshot_date
+    from numbered
+    group by product_id, version_number
+
+),
+
+bounded as (
+
+    select
+        *,
+        {{ utc_midnight('first_snapshot_date') }} as first_seen_at,
+        {{ utc_midnight('lag(last_snapshot_date) over (partition by product_id order by version_number)') }}
+            as previous_version_last_seen_at
+    from versions
+
+),
+
+valid_from as (
+
+    select
+        *,
+        case
+            when first_updated_at < first_seen_at
+             and (previous_version_last_seen_at is null
+                  or first_updated_at > previous_version_last_seen_at)
+                then first_updated_at
+            else first_seen_at
+        end as valid_from
+    from bounded
+
+)
+
+select
+    product_id,
+    name,
+    category,
+    price,
+    currency,
+    active,
+    valid_from,
+    lead(valid_from) over (partition by product_id order by version_number)           as valid_to,
+    lead(valid_from) over (partition by product_id order by version_number) is null   as is_current
+from valid_from

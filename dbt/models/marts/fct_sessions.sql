@@ -1,0 +1,45 @@
+{#
+  One row per session (see int_sessionized_events for the rule).
+  Incremental: each run deletes and rebuilds the sessions whose session_date is in
+  [min_date - 1 day, max_date]. Also replacing the day before the window completes the sessions
+  that started before midnight and continued into the window, which the previous day's run could
+  not see yet (its events on the next day had not arrived). Rebuilt sessions are computed from
+  events in [min_date - 2 days, max_date + 1 day], so any run order gives the same rows (for
+  sessions shorter than 24 hours).
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        incremental_predicates=[in_window('session_date', start_offset=-1)],
+        on_schema_change='fail',
+    )
+}}
+
+with events as (
+
+    select *
+    from {{ ref('int_sessionized_events') }}
+    where {{ in_window('session_date', start_offset=-1) }}
+
+)
+
+select
+    session_key,
+    user_id,
+    app,
+    session_start,
+    max(event_time)                                                       as session_end,
+    session_date,
+    cast(epoch_us(max(event_time)) - epoch_us(session_start) as double) / 1e6 as duration_seconds,
+    count(*)                                                              as events,
+    count(*) filter (where event_type = 'page_view')                      as page_views,
+    count(*) filter (where event_type = 'product_view')                   as product_views,
+    count(*) filter (where event_type = 'add_to_cart')                    as add_to_carts,
+    bool_or(event_type = 'checkout_started')                              as has_checkout,
+    bool_or(event_type = 'purchase')                                      as has_purchase,
+    cast(
+        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)
+    )                                                                     as revenue
+from events
+group by session_key, user_id, app, session_start, session_date
