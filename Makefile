@@ -6,7 +6,7 @@ PLATFORM_ENV ?= dev
 PLATFORM_HOME ?= $(CURDIR)/.platform/$(PLATFORM_ENV)
 DAGSTER_HOME ?= $(CURDIR)/.dagster
 DEV_START ?= 2026-03-01
-DEV_DAYS ?= 3
+DEV_DAYS ?= 10
 DEV_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEV_START)') + d.timedelta(days=$(DEV_DAYS) - 1))")
 DEV_EVENTS ?= 20000
 
@@ -44,6 +44,7 @@ dev: install
 		--days $(DEV_DAYS) --events-per-day $(DEV_EVENTS) --seed 7 --faults
 	$(BIN)/dagster job execute -m platform_assets -j daily_pipeline --tags \
 		'{"dagster/asset_partition_range_start": "$(DEV_START)", "dagster/asset_partition_range_end": "$(DEV_END)"}'
+	$(BIN)/dagster job execute -m platform_assets -j training_set_job
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
 
 lint: $(VENV)/.installed
