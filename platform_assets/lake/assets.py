@@ -150,7 +150,8 @@ def _publish(result: CleanResult, lake: LakeStorage, spec: SourceSpec, day) -> s
         with staged_parquet(result.clean, clean_path(lake.lake_root, spec.name, day)) as staged:
             validate_table(pl.read_parquet(staged), CLEAN_MODELS[spec.name])
     except pa.errors.SchemaErrors as exc:
-        return str(exc.failure_cases.head(20))
+        broken = exc.failure_cases.group_by("column", "check").len().sort("column", "check")
+        return "; ".join(f"{c}: {k} ({n} rows)" for c, k, n in broken.iter_rows())
     return None
 
 

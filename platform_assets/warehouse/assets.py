@@ -1,9 +1,9 @@
 """The warehouse: every dbt model, seed and test of `dbt/` as Dagster assets and checks."""
 
 import json
-from pathlib import Path
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
