@@ -7,7 +7,12 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from platform_assets.automation.alerts import alert_on_check_failure, alert_on_run_failure
+from platform_assets.automation.conditions import late_data_automation, update_within_lateness
+from platform_assets.automation.landing import landing_sensor
+from platform_assets.automation.schedules import schedules
 from platform_assets.lake.assets import clean_asset, raw_asset
+from platform_assets.lake.reconcile import reconciliation_check
 from platform_assets.ml.assets import training_set, user_features_asset
 from platform_assets.resources import build_resources
 from platform_assets.sources.assets import deliveries_asset
@@ -24,15 +29,19 @@ daily_pipeline_selection = dg.AssetSelection.groups("lake", "warehouse") | dg.As
 def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
     """Everything the platform defines, wired to the resources `environ` selects."""
     lateness = int(environ.get("PLATFORM_ALLOWED_LATENESS_DAYS", DEFAULT_LATENESS_DAYS))
+    late_data = update_within_lateness(lateness)
     specs = list(SOURCES.values())
+    downstream = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(automation_condition=late_data),
+        [*(clean_asset(s, lateness) for s in specs), warehouse_models, user_features_asset],
+    )
     assets = [
         *(deliveries_asset(s) for s in specs),
         *(raw_asset(s) for s in specs),
-        *(clean_asset(s, lateness) for s in specs),
-        warehouse_models,
-        user_features_asset,
+        *downstream,
         training_set,
     ]
+    reconciliation = reconciliation_check(lateness)
     daily_pipeline = dg.define_asset_job(
         "daily_pipeline",
         selection=daily_pipeline_selection,
@@ -43,9 +52,22 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
         selection=dg.AssetSelection.assets("training_set"),
         description="Rebuild the versioned training set from all feature partitions.",
     )
+    reconciliation_job = dg.define_asset_job(
+        "lake_reconciliation_job",
+        selection=dg.AssetSelection.checks(reconciliation),
+        description="Recompute the recent clean partitions from raw and compare their counts.",
+    )
     return dg.Definitions(
         assets=assets,
-        jobs=[daily_pipeline, training_set_job],
+        asset_checks=[reconciliation],
+        jobs=[daily_pipeline, training_set_job, reconciliation_job],
+        sensors=[
+            landing_sensor,
+            late_data_automation,
+            alert_on_run_failure,
+            alert_on_check_failure,
+        ],
+        schedules=schedules(training_set_job, reconciliation_job),
         resources=build_resources(environ),
         executor=dg.in_process_executor,
     )

@@ -7,7 +7,10 @@ environment variables and refuses to load, naming each one that is missing.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +25,7 @@ PROD_VARIABLES = (
     "PLATFORM_LAKE_ROOT",
     "PLATFORM_WAREHOUSE_PATH",
     "PLATFORM_PII_HASH_KEY",
+    "PLATFORM_ALERT_WEBHOOK_URL",
 )
 DEV_PII_HASH_KEY = "dev-only-not-a-secret"
 
@@ -37,6 +41,32 @@ class PiiHasher(dg.ConfigurableResource):
     """The secret key of the keyed hashes that replace PII (HMAC-SHA256)."""
 
     key: str
+
+
+class Alerts(dg.ConfigurableResource):
+    """Where alerts go. Set `jsonl_path`, `webhook_url`, or both."""
+
+    jsonl_path: str | None = None
+    webhook_url: str | None = None
+    timeout_seconds: float = 10.0
+
+    def send(self, kind: str, summary: str, **details) -> dict:
+        alert = {"kind": kind, "summary": summary, "at": datetime.now(UTC).isoformat(), **details}
+        if self.jsonl_path:
+            path = Path(self.jsonl_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a") as handle:
+                handle.write(json.dumps(alert, default=str) + "\n")
+        if self.webhook_url:
+            request = urllib.request.Request(
+                self.webhook_url,
+                data=json.dumps(alert, default=str).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                response.read()
+        return alert
 
 
 class MissingEnvironment(Exception):
@@ -65,12 +95,15 @@ def build_resources(environ: Mapping[str, str]) -> dict[str, object]:
         )
         warehouse: str | dg.EnvVar = dg.EnvVar("PLATFORM_WAREHOUSE_PATH")
         pii = PiiHasher(key=dg.EnvVar("PLATFORM_PII_HASH_KEY"))
+        alerts = Alerts(webhook_url=dg.EnvVar("PLATFORM_ALERT_WEBHOOK_URL"))
     else:
         home = Path(environ.get("PLATFORM_HOME") or f".platform/{env}").resolve()
         lake = LakeStorage(landing_root=str(home / "landing"), lake_root=str(home / "lake"))
         warehouse = str(home / "warehouse.duckdb")
         pii = PiiHasher(key=environ.get("PLATFORM_PII_HASH_KEY") or DEV_PII_HASH_KEY)
+        alerts = Alerts(jsonl_path=str(home / "alerts.jsonl"))
     return {
+        "alerts": alerts,
         "lake": lake,
         "pii": pii,
         "duckdb": DuckDBResource(database=warehouse),

@@ -25,6 +25,7 @@ from platform_assets.sources.assets import deliveries_key
 from platform_assets.sources.specs import SourceSpec
 
 LAKE_CODE_VERSION = "1"
+QUARANTINE_ALERT_RATE = 0.2
 IO_RETRY = dg.RetryPolicy(
     max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -105,6 +106,12 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
                 asset=key,
                 description="rows received = clean + quarantined + duplicates dropped.",
             ),
+            dg.AssetCheckSpec(
+                "quarantine_rate",
+                asset=key,
+                description=f"Fails (ERROR, alerts) when a partition quarantines more than "
+                f"{QUARANTINE_ALERT_RATE:.0%} of the rows it received: a broken delivery.",
+            ),
         ],
         kinds={"polars", "parquet", "pandera"},
         owners=list(spec.owners),
@@ -114,10 +121,8 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
     )
     def _clean(context: dg.AssetExecutionContext, lake: LakeStorage, pii: PiiHasher):
         results: dict[str, CleanResult] = {}
-        reads_days = lateness_days if reads_late else 0
         for day in partition_days(context):
-            deliveries = [day + timedelta(days=i) for i in range(reads_days + 1)]
-            raw = read_parquets([raw_path(lake.lake_root, spec.name, d) for d in deliveries])
+            raw = read_raw_window(lake.lake_root, spec, day, lateness_days)
             if raw is None:
                 raise dg.Failure(
                     f"No raw {spec.name} for {day}: materialize raw_{spec.name} first."
@@ -138,6 +143,13 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
         yield dg.MaterializeResult()
 
     return _clean
+
+
+def read_raw_window(lake_root: str, spec: SourceSpec, day, lateness_days: int):
+    """The raw deliveries that can hold records of `day` (None if none was ingested)."""
+    reach = lateness_days if spec.event_time is not None else 0
+    deliveries = [day + timedelta(days=i) for i in range(reach + 1)]
+    return read_parquets([raw_path(lake_root, spec.name, d) for d in deliveries])
 
 
 def _publish(result: CleanResult, lake: LakeStorage, spec: SourceSpec, day) -> str | None:
@@ -179,4 +191,16 @@ def _check_results(results: dict[str, CleanResult]):
         passed=balanced,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"per_partition": markdown_table(per_day)},
+    )
+    rates = {day: r.quarantine.height / r.received for day, r in results.items() if r.received}
+    worst = max(rates.values(), default=0.0)
+    yield dg.AssetCheckResult(
+        check_name="quarantine_rate",
+        passed=worst <= QUARANTINE_ALERT_RATE,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "worst_rate": round(worst, 4),
+            "threshold": QUARANTINE_ALERT_RATE,
+            "worst_partition": max(rates, key=rates.get) if rates else "none",
+        },
     )

@@ -14,6 +14,7 @@ from platform_assets.metadata import preview
 from platform_assets.ml.features import FEATURE_COLUMNS, cutoff_of, purchase_labels, user_features
 from platform_assets.partitions import daily_partitions, partition_days
 from platform_assets.resources import LakeStorage
+from platform_assets.warehouse.assets import DAILY_FRESHNESS
 
 FEATURES_CODE_VERSION = "1"
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
@@ -33,6 +34,8 @@ WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
     owners=["team:ml-platform"],
     code_version=FEATURES_CODE_VERSION,
     pool="warehouse",
+    freshness_policy=DAILY_FRESHNESS,
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
 )
 def user_features_asset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage

@@ -30,6 +30,13 @@ def dbt_vars(window: dg.TimeWindow, lake_root: str, warehouse_path: str) -> dict
     }
 
 
+# Deliveries arrive daily: a mart or feature table not updated for 26 hours is late (warn),
+# for 30 hours it has missed a day (fail). The UI shows this on the asset.
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+)
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
     """Models keep their dbt name as asset key, in the `warehouse` group; sources map to the
     clean lake assets through `meta.dagster.asset_key` in `dbt/models/staging/_sources.yml`."""
@@ -39,10 +46,12 @@ class WarehouseTranslator(DagsterDbtTranslator):
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source":
             return spec
+        is_mart = props.get("config", {}).get("schema") == "marts"
         return spec.replace_attributes(
             key=dg.AssetKey(props["name"]),
             group_name="warehouse",
             owners=["team:analytics-engineering"],
+            freshness_policy=DAILY_FRESHNESS if is_mart else None,
         )
 
 

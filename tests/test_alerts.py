@@ -1,0 +1,70 @@
+"""Alerts reach their sink: a JSON-lines file in dev/test, a webhook (real HTTP) in prod."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from platform_assets.resources import Alerts
+
+
+def test_alerts_are_appended_to_a_jsonl_file(tmp_path):
+    alerts = Alerts(jsonl_path=str(tmp_path / "alerts.jsonl"))
+    alerts.send("run_failure", "Run abc failed", run_id="abc")
+    alerts.send("check_failure", "Check x failed")
+    lines = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert [a["kind"] for a in lines] == ["run_failure", "check_failure"]
+    assert lines[0]["run_id"] == "abc" and lines[0]["at"]
+
+
+def test_alerts_are_posted_to_a_webhook():
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["Content-Type"], json.loads(body)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks/platform"
+        Alerts(webhook_url=url).send("run_failure", "Run abc failed", job="daily_pipeline")
+        thread.join(timeout=10)
+    finally:
+        server.server_close()
+    [(content_type, alert)] = received
+    assert content_type == "application/json"
+    assert alert["summary"] == "Run abc failed" and alert["job"] == "daily_pipeline"
+
+
+def test_failed_error_checks_are_alerted_once_and_history_is_not_replayed(tmp_path):
+    import dagster as dg
+
+    from platform_assets.automation.alerts import alert_on_check_failure
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("must_pass", asset="thing")])
+    def thing():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(
+            check_name="must_pass", passed=False, severity=dg.AssetCheckSeverity.ERROR
+        )
+
+    alerts = Alerts(jsonl_path=str(tmp_path / "alerts.jsonl"))
+    with dg.instance_for_test() as instance:
+        dg.materialize([thing], instance=instance)  # history before the sensor started
+        first = dg.build_sensor_context(instance=instance, resources={"alerts": alerts})
+        alert_on_check_failure(first)
+        assert not (tmp_path / "alerts.jsonl").exists()
+        dg.materialize([thing], instance=instance)
+        tick = dg.build_sensor_context(
+            instance=instance, resources={"alerts": alerts}, cursor=first.cursor
+        )
+        alert_on_check_failure(tick)
+    [alert] = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert alert["kind"] == "check_failure" and alert["check"] == "must_pass"

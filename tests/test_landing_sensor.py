@@ -1,0 +1,98 @@
+"""The landing sensor: one run per affected delivery day, keyed by the files' content, a
+cursor that survives restarts, and no second run for a re-dropped or re-touched file."""
+
+import json
+import os
+import time
+
+import dagster as dg
+
+from platform_assets.automation.landing import landing_sensor, plan_landing_runs
+from platform_assets.resources import LakeStorage
+
+OLD = 1_000_000_000 * 1_000_000_000  # mtime_ns well in the past
+NOW = time.time()
+
+
+def plan(files, cursor=None, digests=None, ingested=None):
+    digests = digests or {}
+    return plan_landing_runs(
+        files,
+        cursor or {},
+        digest=lambda path: digests.get(path, f"sha-of-{path}"),
+        ingested_at=lambda source, day: (ingested or {}).get((source, day)),
+        now=NOW,
+    )
+
+
+def test_a_burst_of_files_gives_one_run_per_delivery_day():
+    files = {
+        "app_events/2026-03-02/a.jsonl": (10, OLD),
+        "app_events/2026-03-02/b.jsonl.gz": (11, OLD),
+        "orders/2026-03-02/orders.csv": (12, OLD),
+        "orders/2026-03-03/orders.csv": (13, OLD),
+    }
+    runs, cursor = plan(files)
+    assert [(r.partition, len(r.files)) for r in runs] == [("2026-03-02", 3), ("2026-03-03", 1)]
+    assert set(cursor) == set(files)
+
+
+def test_the_cursor_means_nothing_runs_twice():
+    files = {"orders/2026-03-02/orders.csv": (12, OLD)}
+    _, cursor = plan(files)
+    runs, again = plan(files, cursor)
+    assert runs == [] and again == cursor
+
+
+def test_a_re_touched_or_re_dropped_identical_file_does_not_run():
+    files = {"orders/2026-03-02/orders.csv": (12, OLD)}
+    _, cursor = plan(files)
+    runs, _ = plan({"orders/2026-03-02/orders.csv": (12, OLD + 5)}, cursor)
+    assert runs == []
+
+
+def test_a_changed_file_runs_its_day_again_with_a_new_run_key():
+    files = {"orders/2026-03-02/orders.csv": (12, OLD)}
+    [first], cursor = plan(files)
+    changed = {"orders/2026-03-02/orders.csv": (14, OLD + 5)}
+    [second], _ = plan(changed, cursor, digests={"orders/2026-03-02/orders.csv": "other"})
+    assert second.partition == first.partition and second.run_key != first.run_key
+
+
+def test_run_keys_depend_only_on_file_identity():
+    files = {"orders/2026-03-02/orders.csv": (12, OLD)}
+    assert plan(files)[0][0].run_key == plan(files)[0][0].run_key
+
+
+def test_a_fresh_cursor_skips_files_already_ingested():
+    files = {"orders/2026-03-02/orders.csv": (12, OLD)}
+    runs, cursor = plan(files, ingested={("orders", "2026-03-02"): OLD / 1e9 + 60})
+    assert runs == [] and "orders/2026-03-02/orders.csv" in cursor
+
+
+def test_files_still_being_written_and_odd_folders_wait():
+    files = {
+        "orders/2026-03-02/orders.csv": (12, int(NOW * 1e9)),  # modified just now
+        "orders/not-a-date/orders.csv": (12, OLD),
+    }
+    runs, cursor = plan(files)
+    assert runs == [] and cursor == {}
+
+
+def test_the_sensor_requests_daily_pipeline_runs_from_a_real_landing_zone(tmp_path):
+    day = tmp_path / "landing" / "orders" / "2026-03-02"
+    day.mkdir(parents=True)
+    (day / "orders.csv").write_text("order_id,user_id\n")
+    os.utime(day / "orders.csv", (NOW - 60, NOW - 60))
+    lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"lake": lake})
+        result = landing_sensor(context)
+        [request] = result.run_requests
+        assert request.partition_key == "2026-03-02"
+        assert request.run_key.startswith("landing:2026-03-02:")
+        restarted = dg.build_sensor_context(
+            instance=instance, resources={"lake": lake}, cursor=result.cursor
+        )
+        assert landing_sensor(restarted).run_requests == []
+        assert "orders/2026-03-02/orders.csv" in json.loads(result.cursor)
