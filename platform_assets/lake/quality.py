@@ -12,21 +12,10 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
 
+from platform_assets.sources.specs import APPS, EVENT_TYPES, ORDER_STATUSES
+
 UtcTimestamp = DateTime(time_zone="UTC", time_unit="us")
-APPS = ["web", "ios", "android"]
-EVENT_TYPES = [
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout_started",
-    "purchase",
-    "signup",
-    "login",
-]
 PRODUCT_EVENTS = ["product_view", "add_to_cart", "remove_from_cart", "purchase"]
-ORDER_STATUSES = ["created", "paid", "shipped", "delivered", "cancelled", "refunded"]
 CURRENCY = r"^[A-Z]{3}$"
 UNIQUENESS_CHECKS = {"field_uniqueness", "multiple_fields_uniqueness"}
 
@@ -47,8 +36,8 @@ class CleanAppEvents(_Ingested):
     event_id: str = pa.Field(nullable=False)
     user_id: str = pa.Field(nullable=False)
     session_id: str = pa.Field(nullable=False)
-    app: str = pa.Field(isin=APPS)
-    event_type: str = pa.Field(isin=EVENT_TYPES)
+    app: str = pa.Field(isin=list(APPS))
+    event_type: str = pa.Field(isin=list(EVENT_TYPES))
     event_time: UtcTimestamp = pa.Field(nullable=False)
     event_date: date = pa.Field(nullable=False)
     product_id: str = pa.Field(nullable=True)
@@ -78,7 +67,7 @@ class CleanOrders(_Ingested):
 
     order_id: str = pa.Field(nullable=False)
     user_id: str = pa.Field(nullable=False)
-    status: str = pa.Field(isin=ORDER_STATUSES)
+    status: str = pa.Field(isin=list(ORDER_STATUSES))
     amount: float = pa.Field(nullable=False, ge=0)
     currency: str = pa.Field(nullable=False, str_matches=CURRENCY)
     created_at: UtcTimestamp = pa.Field(nullable=False)

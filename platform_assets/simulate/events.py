@@ -11,17 +11,6 @@ from platform_assets.simulate.catalog import DayPrices
 from platform_assets.simulate.fmt import choice, within_group_index
 from platform_assets.simulate.sessions import Sessions
 
-EVENT_TYPES = (
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout_started",
-    "purchase",
-    "signup",
-    "login",
-)
 PAGE_VIEW, PRODUCT_VIEW, SEARCH, ADD, REMOVE, CHECKOUT, PURCHASE, SIGNUP, LOGIN = range(9)
 NO_PRODUCT = -1
 

@@ -9,7 +9,6 @@ from platform_assets.simulate import vocab
 from platform_assets.simulate.events import (
     ADD,
     CHECKOUT,
-    EVENT_TYPES,
     LOGIN,
     PAGE_VIEW,
     PRODUCT_VIEW,
@@ -22,9 +21,10 @@ from platform_assets.simulate.events import (
 from platform_assets.simulate.fmt import choice, local_text, pick, prefixed, uuid4
 from platform_assets.simulate.people import ips
 from platform_assets.simulate.sessions import Sessions
+from platform_assets.sources.specs import APPS, EVENT_TYPES
 
-_UA_FLAT = [ua for app in vocab.APPS for ua in vocab.USER_AGENTS[app]]
-_UA_SIZES = np.array([len(vocab.USER_AGENTS[app]) for app in vocab.APPS])
+_UA_FLAT = [ua for app in APPS for ua in vocab.USER_AGENTS[app]]
+_UA_SIZES = np.array([len(vocab.USER_AGENTS[app]) for app in APPS])
 _UA_START = np.cumsum(_UA_SIZES) - _UA_SIZES
 _QUERIES = vocab.search_queries()
 
@@ -43,7 +43,7 @@ def session_frame(rng: np.random.Generator, sess: Sessions, users: pl.DataFrame)
         {
             "session_id": uuid4(rng, sess.size),
             "user_id": u["user_id"],
-            "app": pick(vocab.APPS, sess.app),
+            "app": pick(APPS, sess.app),
             "email": u["email"],
             "offset_min": u["offset_min"],
             "offset": u["offset"],

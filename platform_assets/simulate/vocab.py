@@ -62,7 +62,6 @@ LAST_NAMES = {
 }
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.example.com", "inbox.example")
 
-APPS = ("web", "ios", "android")
 APP_WEIGHTS = (0.5, 0.3, 0.2)
 USER_AGENTS = {
     "web": (

@@ -43,6 +43,21 @@ class SourceSpec:
 
 TS = pl.Datetime("us", "UTC")
 
+# Enumerations of the source contract (contracts.md), shared by the rules and the simulator.
+APPS = ("web", "ios", "android")
+EVENT_TYPES = (
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_started",
+    "purchase",
+    "signup",
+    "login",
+)
+ORDER_STATUSES = ("created", "paid", "shipped", "delivered", "cancelled", "refunded")
+
 APP_EVENTS = SourceSpec(
     name="app_events",
     description="Clickstream events from the web, iOS and Android apps (JSON lines, maybe gzip).",
