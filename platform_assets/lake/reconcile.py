@@ -55,9 +55,12 @@ def reconciliation_check(lateness_days: int) -> dg.AssetChecksDefinition:
         for source in SOURCES
     ]
 
-    @dg.multi_asset_check(specs=specs, name="lake_reconciliation")
-    def _reconcile(lake: LakeStorage, pii: PiiHasher):
+    @dg.multi_asset_check(specs=specs, name="lake_reconciliation", can_subset=True)
+    def _reconcile(context: dg.AssetCheckExecutionContext, lake: LakeStorage, pii: PiiHasher):
+        selected = {key.asset_key for key in context.selected_asset_check_keys}
         for source in SOURCES:
+            if dg.AssetKey(f"clean_{source}") not in selected:
+                continue
             rows = reconcile_source(lake, pii.key, source, lateness_days)
             stale = [r for r in rows if r["published"] != r["recomputed"]]
             yield dg.AssetCheckResult(
