@@ -58,7 +58,7 @@ format: $(VENV)/.installed
 test: install lint
 	PLATFORM_ENV=test $(BIN)/python -m pytest
 
-# Opt-in, slow (~10 min): the real daemon, sensors and automation; not yet passing (README).
+# Opt-in, slow (~6 min): the real daemon, sensors and automation end to end (README).
 test-daemon: install
 	PLATFORM_ENV=test $(BIN)/python -m pytest -m daemon -s tests/test_automation_daemon.py
 
