@@ -6,6 +6,12 @@ import dagster as dg
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
 
+# Deliveries arrive daily: a mart or feature table not updated for 26 hours is late (warn),
+# for 30 hours it has missed a day (fail). The UI shows this on the asset.
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+)
+
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     """The days a (possibly ranged) run covers, in order."""

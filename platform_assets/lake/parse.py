@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from platform_assets.frames import to_polars
 from platform_assets.sources.specs import SourceSpec
 
 TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -92,6 +93,4 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     """
     with duckdb.connect() as con:
         con.register("raw", raw)
-        decoded = con.sql(query).pl()
-    # DuckDB hands timestamps back as Etc/UTC; keep the raw frame's own types
-    return decoded.with_columns(pl.col(c).dt.convert_time_zone("UTC") for c in ("_ingested_at",))
+        return to_polars(con.sql(query))

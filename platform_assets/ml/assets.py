@@ -9,12 +9,12 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from platform_assets.frames import to_polars
 from platform_assets.lake.storage import clean_files, features_path, write_parquet_atomically
 from platform_assets.metadata import preview
 from platform_assets.ml.features import FEATURE_COLUMNS, cutoff_of, purchase_labels, user_features
-from platform_assets.partitions import daily_partitions, partition_days
+from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions, partition_days
 from platform_assets.resources import LakeStorage
-from platform_assets.warehouse.assets import DAILY_FRESHNESS
 
 FEATURES_CODE_VERSION = "1"
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
@@ -71,13 +71,8 @@ def user_features_asset(
 
 
 def query(con, sql: str, params: list | None = None) -> pl.DataFrame:
-    """A warehouse query as polars, with DuckDB's `Etc/UTC` timestamps labelled `UTC`."""
-    frame = con.sql(sql, params=params).pl()
-    return frame.with_columns(
-        pl.col(name).dt.convert_time_zone("UTC")
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone
-    )
+    """A warehouse query as polars (timestamps labelled `UTC`)."""
+    return to_polars(con.sql(sql, params=params))
 
 
 def _clean_users(lake: LakeStorage) -> pl.DataFrame:

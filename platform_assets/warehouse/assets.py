@@ -15,7 +15,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from platform_assets.partitions import daily_partitions
+from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions
 from platform_assets.resources import LakeStorage
 from platform_assets.warehouse.project import dbt_project
 
@@ -28,13 +28,6 @@ def dbt_vars(window: dg.TimeWindow, lake_root: str, warehouse_path: str) -> dict
         "lake_root": lake_root,
         "warehouse_path": warehouse_path,
     }
-
-
-# Deliveries arrive daily: a mart or feature table not updated for 26 hours is late (warn),
-# for 30 hours it has missed a day (fail). The UI shows this on the asset.
-DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
-    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
-)
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
