@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="data-platform", description="Data platform tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_simulate(commands)
+    _add_bench(commands)
     return parser
 
 
@@ -42,6 +43,39 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
         "--faults", action="store_true", help="inject late, duplicate and malformed data"
     )
     cmd.set_defaults(run=_run_simulate)
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="benchmarks", description="Benchmarks.")
+    benchmarks = bench.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    cmd = benchmarks.add_parser(
+        "latency",
+        help="delivery landed -> its user_features, through the real daemon",
+        description="Start the real Dagster daemon with this repository's workspace.yaml and "
+        "dagster.yaml on a temporary instance, drop one day of simulated deliveries at a time "
+        "and time each until its day's user_features is materialized, split into stages. "
+        "Run from the repository's root.",
+    )
+    cmd.add_argument("--runs", type=_positive, default=5, help="measured deliveries (default 5)")
+    cmd.add_argument(
+        "--events-per-day", type=_positive, default=20000, help="as `make dev` (default 20000)"
+    )
+    cmd.add_argument("--seed", type=int, default=7)
+    cmd.add_argument("--workdir", type=Path, help="keep the instance and data here (default: temp)")
+    cmd.set_defaults(run=_run_bench_latency)
+
+
+def _run_bench_latency(args: argparse.Namespace) -> int:
+    from platform_assets.bench.latency import run
+
+    try:
+        table = run(Path.cwd(), args.runs, args.events_per_day, args.seed, args.workdir)
+    except (FileNotFoundError, TimeoutError) as exc:
+        print(f"data-platform bench latency: {exc}", file=sys.stderr)
+        return 2
+    print("seconds per stage, delivery landed -> user_features materialized")
+    print(table)
+    return 0
 
 
 def _positive(text: str) -> int:

@@ -79,6 +79,20 @@ def test_files_still_being_written_and_odd_folders_wait():
     assert runs == [] and cursor == {}
 
 
+def test_a_day_still_being_delivered_waits_whole_then_runs_once():
+    arriving = {
+        "app_events/2026-03-02/a.jsonl": (10, OLD),
+        "orders/2026-03-02/orders.csv": (12, int(NOW * 1e9)),  # still being written
+        "orders/2026-03-01/orders.csv": (13, OLD),
+    }
+    runs, cursor = plan(arriving)
+    assert [r.partition for r in runs] == ["2026-03-01"]
+    assert "app_events/2026-03-02/a.jsonl" not in cursor
+    settled = {**arriving, "orders/2026-03-02/orders.csv": (12, OLD)}
+    [run], _ = plan(settled, cursor)
+    assert run.partition == "2026-03-02" and len(run.files) == 2
+
+
 def test_the_sensor_requests_daily_pipeline_runs_from_a_real_landing_zone(tmp_path):
     day = tmp_path / "landing" / "orders" / "2026-03-02"
     day.mkdir(parents=True)
@@ -91,6 +105,7 @@ def test_the_sensor_requests_daily_pipeline_runs_from_a_real_landing_zone(tmp_pa
         [request] = result.run_requests
         assert request.partition_key == "2026-03-02"
         assert request.run_key.startswith("landing:2026-03-02:")
+        assert int(request.tags["dagster/priority"]) > 0  # ahead of backfills in the queue
         restarted = dg.build_sensor_context(
             instance=instance, resources={"lake": lake}, cursor=result.cursor
         )

@@ -3,6 +3,7 @@ through real parquet, real dbt and a real DuckDB file, and check the contract's 
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -16,6 +17,8 @@ import pytest
 from platform_assets.definitions import build_definitions
 from platform_assets.simulate import simulate
 from platform_assets.sources.specs import SOURCES
+from platform_assets.warehouse.assets import dbt_target_path, warehouse_models
+from platform_assets.warehouse.project import dbt_executable
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +248,40 @@ def test_training_set_is_versioned_by_its_inputs(platform):
     dataset = pl.read_parquet(path)
     assert {"will_purchase", "purchases_next_1d", "user_id", "as_of_date"} <= set(dataset.columns)
     assert dataset.get_column("as_of_date").max() <= LAST - timedelta(days=1)
+
+
+def dbt_invocations(platform) -> list[str]:
+    """The warehouse's dbt log, one text per dbt invocation."""
+    log = dbt_target_path(str(platform["home"] / "warehouse.duckdb")) / "dbt.log"
+    return log.read_text().split("Running with dbt=")[1:]
+
+
+def test_a_later_dbt_run_reuses_the_saved_parse(platform):
+    result = dg.materialize(
+        [warehouse_models],
+        partition_key=RERUN_DAY,
+        resources=platform["defs"].resources,
+        instance=platform["instance"],
+    )
+    assert result.success
+    *_, last = dbt_invocations(platform)
+    assert "Unable to do partial parsing" not in last
+
+
+def test_the_dbt_unit_tests_pass(platform, tmp_path):
+    """Production runs skip dbt's unit tests (fixed inputs, nothing new to learn per partition);
+    they run here."""
+    manifest = json.loads((REPO / "dbt/target/manifest.json").read_text())
+    env = {
+        **os.environ,
+        "PLATFORM_WAREHOUSE_PATH": str(platform["home"] / "warehouse.duckdb"),
+        "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake"),
+    }
+    command = [dbt_executable(), "test", "--select", "test_type:unit", "--target", "test"]
+    command += ["--target-path", str(tmp_path)]
+    proc = subprocess.run(
+        command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    passed = int(re.search(r"PASS=(\d+)", proc.stdout).group(1))
+    assert passed == len(manifest["unit_tests"]) > 0

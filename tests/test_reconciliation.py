@@ -17,3 +17,12 @@ def test_a_single_clean_partition_can_be_materialized_with_its_checks(tmp_path):
         },
     )
     assert dg.AssetKey("clean_orders") in subset.asset_layer.selected_asset_keys
+
+
+def test_the_daily_pipeline_leaves_reconciliation_to_the_nightly_schedule(tmp_path):
+    defs = build_definitions({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(tmp_path)})
+    daily = defs.resolve_job_def("daily_pipeline").asset_layer.asset_graph
+    nightly = defs.resolve_job_def("lake_reconciliation_job").asset_layer.asset_graph
+    reconciled = {k for k in nightly.asset_check_keys if k.name == "reconciled_with_raw"}
+    assert reconciled and not reconciled & set(daily.asset_check_keys)
+    assert {k.name for k in daily.asset_check_keys} >= {"pandera_contract", "nothing_lost"}

@@ -3,21 +3,33 @@
   partition window.
 
   dbt's delete+insert only deletes when `unique_key` is set (rows whose key appears in the new
-  data); without a unique_key it silently appends. Here, a model with NO unique_key and with
-  `incremental_predicates` first deletes every target row matching ALL the predicates, then
+  data); without a unique_key it silently appends. Here, a model with NO unique_key that names
+  its `partition_column` first deletes every target row of the run's partition window, then
   inserts the new rows:
 
       config(materialized='incremental', incremental_strategy='delete+insert',
-             incremental_predicates=["event_date BETWEEN DATE '2024-01-01' AND DATE '2024-01-01'"])
+             partition_column='session_date', partition_start_offset=-1)
 
-  -> DELETE FROM target WHERE (event_date BETWEEN ...); INSERT INTO target SELECT ... FROM tmp
+  -> DELETE FROM target WHERE session_date BETWEEN <window start - 1> AND <window end>;
+     INSERT INTO target SELECT ... FROM tmp
 
-  So rows of the window that are no longer produced (e.g. a lake partition that was corrected)
+  The predicate is built here, at execution, because the window is known only then (see
+  macros/partition_window.sql); `incremental_predicates` from config are AND-ed to it. So rows
+  of the window that are no longer produced (e.g. a lake partition that was corrected)
   disappear too, and rerunning a window gives exactly the same table. With a unique_key the
   behaviour is dbt-duckdb's, unchanged (delete matching keys, AND-ed with the predicates).
 #}
+{% macro partition_window_predicates() -%}
+    {%- set column = config.get('partition_column') -%}
+    {%- if not column -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return([in_window(column, start_offset=config.get('partition_start_offset', 0))]) }}
+{%- endmacro %}
+
 {% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
 
+    {%- set incremental_predicates = partition_window_predicates() + (incremental_predicates or []) -%}
     {%- set dest_cols_csv = get_quoted_csv(dest_columns | map(attribute="name")) -%}
 
     {% if unique_key %}

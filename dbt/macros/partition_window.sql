@@ -1,32 +1,40 @@
 {#
-  The partition window of a run: vars `min_date` and `max_date`, inclusive ISO dates.
+  The partition window of a run: env vars `PLATFORM_WINDOW_START` and `PLATFORM_WINDOW_END`,
+  inclusive ISO dates, set by Dagster for each run (default: everything).
 
-  window_date('min_date', offset_days=-1) renders a DuckDB DATE literal such as
-  `DATE '2024-01-01'`. The value is validated here, so a bad var fails the run with a clear
-  message instead of producing wrong SQL.
+  They are read only while executing (`execute`), never while parsing: a value dbt sees at parse
+  time is recorded in the manifest, and a new window on every run would then re-parse the
+  project each time (2 s and growing). So the window must never reach a model's `config()`,
+  which is rendered at parse time: incremental models name their `partition_column` instead and
+  the delete+insert macro (run at execution) builds the predicate from it.
+
+  window_date('end', offset_days=1) renders a DuckDB DATE literal such as `DATE '2024-01-02'`.
+  The value is validated here, so a bad window fails the run with a clear message.
 #}
-{% macro window_date(var_name, offset_days=0) -%}
-    {%- set raw = var(var_name) | string | trim -%}
+{% macro window_date(bound, offset_days=0) -%}
+    {%- set name = 'PLATFORM_WINDOW_' ~ (bound | upper) -%}
+    {%- set default = '1900-01-01' if bound == 'start' else '2999-12-31' -%}
+    {%- set raw = (env_var(name, default) if execute else default) | string | trim -%}
     {%- set parsed = none -%}
     {%- if modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
         {%- set parsed = modules.datetime.date(raw[0:4] | int, raw[5:7] | int, raw[8:10] | int) -%}
     {%- endif -%}
     {%- if parsed is none -%}
-        {{ exceptions.raise_compiler_error("var '" ~ var_name ~ "' must be an ISO date YYYY-MM-DD, got: " ~ raw) }}
+        {{ exceptions.raise_compiler_error(name ~ " must be an ISO date YYYY-MM-DD, got: " ~ raw) }}
     {%- endif -%}
     {%- set shifted = parsed + modules.datetime.timedelta(days=offset_days) -%}
     DATE '{{ shifted.isoformat() }}'
 {%- endmacro %}
 
 {% macro window_start(offset_days=0) -%}
-    {{ window_date('min_date', offset_days) }}
+    {{ window_date('start', offset_days) }}
 {%- endmacro %}
 
 {% macro window_end(offset_days=0) -%}
-    {{ window_date('max_date', offset_days) }}
+    {{ window_date('end', offset_days) }}
 {%- endmacro %}
 
-{# `<column> BETWEEN <min_date + start_offset> AND <max_date + end_offset>` for a DATE column. #}
+{# `<column> BETWEEN <window start + start_offset> AND <window end + end_offset>` for a DATE column. #}
 {% macro in_window(column, start_offset=0, end_offset=0) -%}
     {{ column }} BETWEEN {{ window_start(start_offset) }} AND {{ window_end(end_offset) }}
 {%- endmacro %}

@@ -1,33 +1,64 @@
 """The warehouse: every dbt model, seed and test of `dbt/` as Dagster assets and checks."""
 
-import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    dbt_assets,
-)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions
-from platform_assets.resources import LakeStorage
+from platform_assets.resources import LakeStorage, WarehouseDbt
 from platform_assets.warehouse.project import dbt_project
 
+# Unit tests check the SQL logic on fixed inputs: CI runs them (tests/test_pipeline.py); a
+# production run would only repeat them on every partition.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
-def dbt_vars(window: dg.TimeWindow, lake_root: str, warehouse_path: str) -> dict[str, str]:
-    """dbt vars for a run: the partition window as inclusive dates, and where data lives."""
+
+def dbt_env(window: dg.TimeWindow, lake_root: str, warehouse_path: str) -> dict[str, str]:
+    """What a dbt run needs to know (see dbt/dbt_project.yml): the partition window as
+    inclusive dates, and where the lake and the warehouse are.
+
+    Environment variables, not `--vars`: a new window in `--vars` makes dbt re-parse the whole
+    project on every run, while these are read without invalidating the saved parse.
+    """
     return {
-        "min_date": window.start.date().isoformat(),
-        "max_date": (window.end - timedelta(days=1)).date().isoformat(),
-        "lake_root": lake_root,
-        "warehouse_path": warehouse_path,
+        "PLATFORM_WINDOW_START": window.start.date().isoformat(),
+        "PLATFORM_WINDOW_END": (window.end - timedelta(days=1)).date().isoformat(),
+        "PLATFORM_LAKE_ROOT": lake_root,
+        "PLATFORM_WAREHOUSE_PATH": warehouse_path,
     }
+
+
+def dbt_target_path(warehouse_path: str) -> Path:
+    """dbt's target folder of a warehouse, beside its DuckDB file and kept from run to run, so
+    that each run starts from the parse the previous one saved there (dbt's parse depends on
+    the warehouse path: a fresh folder per run would start from the build-time parse and
+    re-parse everything). Runs never use it at the same time: every dbt step is in the
+    `warehouse` pool, limit 1."""
+    warehouse = Path(warehouse_path)
+    return warehouse.with_name(f"{warehouse.stem}_dbt_target")
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for a block (dagster-dbt hands `os.environ` to dbt when the
+    dbt process starts); the previous values come back afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -62,11 +93,15 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 )
 def warehouse_models(
     context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: WarehouseDbt,
     lake: LakeStorage,
     duckdb: DuckDBResource,
 ):
     """`dbt build` over the run's partition window (one dbt invocation for a whole backfill)."""
-    variables = dbt_vars(context.partition_time_window, lake.lake_root, duckdb.database)
+    env = dbt_env(context.partition_time_window, lake.lake_root, duckdb.database)
     Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)  # dbt-duckdb will not
-    yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+    with environment(env):
+        invocation = dbt.cli(
+            BUILD_ARGS, context=context, target_path=dbt_target_path(duckdb.database)
+        )
+    yield from invocation.stream()

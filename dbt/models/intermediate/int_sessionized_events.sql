@@ -5,9 +5,9 @@
   one by at most `session_gap_minutes` (default 30). A gap of EXACTLY the limit stays in the same
   session; only a longer gap starts a new one. Ties on event_time are ordered by event_id.
 
-  Reads events with event_date in [min_date - 2 days, max_date + 1 day]: enough to find the true
-  start of every session touching [min_date - 1 day, max_date] and to complete sessions that
-  cross midnight after max_date, as long as a session lasts less than 24 hours.
+  Reads events with event_date in [window start - 2 days, window end + 1 day]: enough to find the true
+  start of every session touching [window start - 1 day, window end] and to complete sessions that
+  cross midnight after window end, as long as a session lasts less than 24 hours.
 #}
 {%- set gap_us = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
 

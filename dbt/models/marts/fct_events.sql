@@ -1,13 +1,13 @@
 {#
   One row per app event, with the warehouse session it belongs to.
-  Incremental: each run deletes the events whose event_date is in [min_date, max_date] and
+  Incremental: each run deletes the events whose event_date is in [window start, window end] and
   inserts them again from the lake, so a rerun of a partition gives exactly the same table.
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        incremental_predicates=[in_window('event_date')],
+        partition_column='event_date',
         on_schema_change='fail',
     )
 }}

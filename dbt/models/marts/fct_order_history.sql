@@ -1,7 +1,7 @@
 {#
   One row per order version with its validity interval [updated_at, valid_to).
   Incremental (unique_key order_id): each run deletes and re-inserts ALL versions of every order
-  with a version updated in [min_date, max_date], with valid_to computed from the order's full
+  with a version updated in [window start, window end], with valid_to computed from the order's full
   history. So the previous version's valid_to is closed when a new version arrives, and rerunning
   an old partition never reopens it.
 #}

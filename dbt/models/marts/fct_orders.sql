@@ -1,7 +1,7 @@
 {#
   One row per order in its latest state.
   Incremental (unique_key order_id): each run replaces every order with a version updated in
-  [min_date, max_date] by its latest version over the FULL order history, so rerunning an old
+  [window start, window end] by its latest version over the FULL order history, so rerunning an old
   partition can never roll an order back to an older state.
 #}
 {{

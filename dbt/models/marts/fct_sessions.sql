@@ -1,17 +1,18 @@
 {#
   One row per session (see int_sessionized_events for the rule).
   Incremental: each run deletes and rebuilds the sessions whose session_date is in
-  [min_date - 1 day, max_date]. Also replacing the day before the window completes the sessions
+  [window start - 1 day, window end]. Also replacing the day before the window completes the sessions
   that started before midnight and continued into the window, which the previous day's run could
   not see yet (its events on the next day had not arrived). Rebuilt sessions are computed from
-  events in [min_date - 2 days, max_date + 1 day], so any run order gives the same rows (for
+  events in [window start - 2 days, window end + 1 day], so any run order gives the same rows (for
   sessions shorter than 24 hours).
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        incremental_predicates=[in_window('session_date', start_offset=-1)],
+        partition_column='session_date',
+        partition_start_offset=-1,
         on_schema_change='fail',
     )
 }}

@@ -1,0 +1,117 @@
+"""The real Dagster daemon on a throw-away instance, for the latency benchmark and the
+end-to-end automation test: start it on the repo's workspace and dagster.yaml, drop
+deliveries, wait for what they should cause."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+
+SOURCES = ("app_events", "orders", "products", "users")
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def _default_signals() -> None:
+    # A background process inherits an ignored SIGINT, which the daemon would copy to SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def running_daemon(
+    repo: Path, platform_home: Path, dagster_home: Path, log: Path | None = None
+) -> Iterator[dg.DagsterInstance]:
+    """`dagster-daemon run -w workspace.yaml` in `repo`, on a `test` platform under
+    `platform_home` and an instance in `dagster_home` configured by the repo's dagster.yaml.
+    Yields the instance; the daemon is stopped (SIGINT, then SIGKILL) on exit."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.symlink_to(repo / "dagster.yaml")
+    env = {
+        **os.environ,
+        "PLATFORM_ENV": "test",
+        "PLATFORM_HOME": str(platform_home),
+        "DAGSTER_HOME": str(dagster_home),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    output = log.open("w") if log else subprocess.DEVNULL
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+        cwd=repo,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_default_signals,
+        start_new_session=True,
+    )
+    try:
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            yield instance
+    finally:
+        os.killpg(daemon.pid, signal.SIGINT)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        if log:
+            output.close()
+
+
+def deliver(staged: Path, landing: Path, day: str, sources: Iterable[str] = SOURCES) -> float:
+    """Copy one delivery day of simulated deliveries into the landing zone, the way a source
+    system drops files; returns when the drop began."""
+    dropped = time.time()
+    for source in sources:
+        if (staged / source / day).exists():
+            shutil.copytree(staged / source / day, landing / source / day, dirs_exist_ok=True)
+    return dropped
+
+
+def wait_for_materialization(
+    instance: dg.DagsterInstance, key: str, partition: str, after: float, timeout: float = 300
+) -> dg.EventLogRecord:
+    """The first materialization of `key` / `partition` later than `after` (a timestamp)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[partition]),
+            limit=1,
+        ).records
+        if records and records[0].timestamp > after:
+            return records[0]
+        time.sleep(0.2)
+    raise TimeoutError(f"{key} {partition} was not materialized within {timeout:.0f}s")
+
+
+def wait_until_idle(
+    instance: dg.DagsterInstance, quiet_seconds: float = 15, timeout: float = 300
+) -> None:
+    """Until no run has been queued or in progress for `quiet_seconds` (automation may still
+    launch late-data runs shortly after a run ends)."""
+    deadline = time.time() + timeout
+    quiet_since = time.time()
+    while time.time() < deadline:
+        if instance.get_run_records(dg.RunsFilter(statuses=ACTIVE), limit=1):
+            quiet_since = time.time()
+        elif time.time() - quiet_since >= quiet_seconds:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"runs still active after {timeout:.0f}s")

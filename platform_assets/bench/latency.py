@@ -1,0 +1,119 @@
+"""`data-platform bench latency`: how long a delivery takes, with nobody clicking, from its
+files landing to its day's `user_features`, with the repo's own dagster.yaml and workspace.
+
+The real daemon runs on a throw-away instance and platform home. Each day's simulated
+deliveries (dev defaults: 20,000 events a day, with faults) are dropped onto an idle platform,
+and the time until that day's `user_features` is split into stages from the run's event log:
+
+    sensor     files dropped -> the landing sensor's run created
+    queue      run created -> launched (run queue)
+    code_load  launched -> the run process has loaded the code location
+    lake       raw_* and clean_* steps
+    warehouse  the dbt step
+    features   the user_features step
+    other      what is left: gaps between steps, waiting for the warehouse pool
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from platform_assets.bench.daemon import (
+    deliver,
+    running_daemon,
+    wait_for_materialization,
+    wait_until_idle,
+)
+from platform_assets.simulate import simulate
+
+STAGES = ("sensor", "queue", "code_load", "lake", "warehouse", "features", "other", "total")
+STEP_STAGES = {"warehouse_models": "warehouse", "user_features": "features"}
+
+
+def breakdown(
+    dropped: float, run_created: float, events: Iterable[tuple[str, str | None, float]], done: float
+) -> dict[str, float]:
+    """Stage durations (seconds) of one delivery. `events` are the run's
+    (event type name, step key, timestamp); `done` is when `user_features` was materialized."""
+    stages = dict.fromkeys(STAGES, 0.0)
+    started: dict[str, float] = {}
+    launched = begun = None
+    for kind, step, at in sorted(events, key=lambda e: e[2]):
+        if kind == "RUN_STARTING":
+            launched = at
+        elif kind == "RUN_START":
+            begun = at
+        elif kind == "STEP_START" and step:
+            started[step] = at
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
+            stage = STEP_STAGES.get(step, "lake")
+            stages[stage] += at - started.pop(step)
+    if "user_features" in started:  # still finishing its step when it was materialized
+        stages["features"] += done - started["user_features"]
+    launched = launched or run_created
+    begun = begun or launched
+    stages["sensor"] = run_created - dropped
+    stages["queue"] = launched - run_created
+    stages["code_load"] = begun - launched
+    stages["total"] = done - dropped
+    stages["other"] = stages["total"] - sum(stages[s] for s in STAGES[:-2])
+    return {stage: round(value, 2) for stage, value in stages.items()}
+
+
+def _delivery_latency(instance: dg.DagsterInstance, staged: Path, home: Path, day: str) -> dict:
+    wait_until_idle(instance)
+    dropped = deliver(staged, home / "landing", day)
+    record = wait_for_materialization(instance, "user_features", day, dropped)
+    run = instance.get_run_record_by_id(record.run_id)
+    events = [
+        (e.dagster_event_type.name, e.step_key, e.timestamp)
+        for e in instance.all_logs(record.run_id)
+        if e.is_dagster_event
+    ]
+    stages = breakdown(dropped, run.create_timestamp.timestamp(), events, record.timestamp)
+    trigger = run.dagster_run.tags.get("platform/trigger", "other")
+    return {"day": day, "trigger": trigger, **stages}
+
+
+def measure(repo: Path, workdir: Path, runs: int, events_per_day: int, seed: int) -> list[dict]:
+    """One warm-up delivery (the first after the daemon starts), then `runs` measured ones,
+    for the days ending today (so late data falls within the automation's lateness)."""
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=runs)
+    staged, home = workdir / "staged", workdir / "platform"
+    simulate(staged, first, runs + 1, events_per_day, seed, faults=True)
+    days = [(first + timedelta(days=i)).isoformat() for i in range(runs + 1)]
+    with running_daemon(repo, home, workdir / "dagster_home", workdir / "daemon.log") as instance:
+        return [_delivery_latency(instance, staged, home, day) for day in days]
+
+
+def report(rows: list[dict]) -> str:
+    """The table: the warm-up first, then the measured deliveries and their median."""
+    header = f"{'day':<12}" + "".join(f"{s:>10}" for s in STAGES) + "  trigger"
+
+    def line(label: str, row: dict, trigger: str = "") -> str:
+        return f"{label:<12}" + "".join(f"{row[s]:>10.1f}" for s in STAGES) + f"  {trigger}"
+
+    warmup, measured = rows[0], rows[1:]
+    lines = [header, line(warmup["day"], warmup, "warm-up: first after start, not in median")]
+    lines += [line(r["day"], r, r["trigger"]) for r in measured]
+    median = {s: statistics.median(r[s] for r in measured) for s in STAGES}
+    lines.append(line(f"median of {len(measured)}", median))
+    return "\n".join(lines)
+
+
+def run(repo: Path, runs: int, events_per_day: int, seed: int, workdir: Path | None) -> str:
+    for needed in ("workspace.yaml", "dagster.yaml"):
+        if not (repo / needed).exists():
+            raise FileNotFoundError(f"no {needed} in {repo}: run from the repository's root")
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return report(measure(repo, workdir, runs, events_per_day, seed))
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+        return report(measure(repo, Path(tmp), runs, events_per_day, seed))
