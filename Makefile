@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
 MANIFEST := dbt/target/manifest.json
 
-.PHONY: install dev test test-daemon lint format clean screenshots
+.PHONY: install dev test test-daemon bench-latency lint format clean screenshots
 
 install: $(VENV)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -58,9 +58,13 @@ format: $(VENV)/.installed
 test: install lint
 	PLATFORM_ENV=test $(BIN)/python -m pytest
 
-# Opt-in, slow (~6 min): the real daemon, sensors and automation end to end (README).
+# Only the real-daemon tests (sensors, automation, backfill, alerts; part of `make test`).
 test-daemon: install
 	PLATFORM_ENV=test $(BIN)/python -m pytest -m daemon -s tests/test_automation_daemon.py
+
+# Delivery landed -> its user_features, through the real daemon: median of 5 with a breakdown.
+bench-latency: install
+	$(BIN)/data-platform bench latency --runs 5
 
 clean:
 	rm -rf .platform .dagster dbt/target dbt/logs

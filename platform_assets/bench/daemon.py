@@ -23,6 +23,10 @@ ACTIVE = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
+# Automation requests spanning partition ranges run as asset backfills: the backfill daemon
+# submits their downstream runs on a later pass (every 30 s), so a quiet run queue alone
+# does not mean the platform is done.
+ACTIVE_BACKFILLS = {"REQUESTED", "CANCELING", "FAILING"}
 
 
 def _default_signals() -> None:
@@ -102,16 +106,21 @@ def wait_for_materialization(
 
 
 def wait_until_idle(
-    instance: dg.DagsterInstance, quiet_seconds: float = 15, timeout: float = 300
+    instance: dg.DagsterInstance, quiet_seconds: float = 12, timeout: float = 300
 ) -> None:
-    """Until no run has been queued or in progress for `quiet_seconds` (automation may still
-    launch late-data runs shortly after a run ends)."""
+    """Until no run or backfill is in progress and no run has ended in the last
+    `quiet_seconds` (automation may still launch late-data runs shortly after a run ends)."""
     deadline = time.time() + timeout
-    quiet_since = time.time()
     while time.time() < deadline:
-        if instance.get_run_records(dg.RunsFilter(statuses=ACTIVE), limit=1):
-            quiet_since = time.time()
-        elif time.time() - quiet_since >= quiet_seconds:
-            return
+        if not _busy(instance):
+            ended = [r.end_time or 0 for r in instance.get_run_records(limit=5)]
+            if time.time() - max(ended, default=0) >= quiet_seconds:
+                return
         time.sleep(0.5)
     raise TimeoutError(f"runs still active after {timeout:.0f}s")
+
+
+def _busy(instance: dg.DagsterInstance) -> bool:
+    if instance.get_run_records(dg.RunsFilter(statuses=ACTIVE), limit=1):
+        return True
+    return any(b.status.value in ACTIVE_BACKFILLS for b in instance.get_backfills(limit=20))
