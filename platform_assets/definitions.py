@@ -29,16 +29,16 @@ daily_pipeline_selection = dg.AssetSelection.groups("lake", "warehouse") | dg.As
 def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
     """Everything the platform defines, wired to the resources `environ` selects."""
     lateness = int(environ.get("PLATFORM_ALLOWED_LATENESS_DAYS", DEFAULT_LATENESS_DAYS))
-    late_data = update_within_lateness(lateness)
     specs = list(SOURCES.values())
-    downstream = dg.map_asset_specs(
-        lambda spec: spec.replace_attributes(automation_condition=late_data),
-        [*(clean_asset(s, lateness) for s in specs), warehouse_models, user_features_asset],
-    )
+    late = [clean_asset(s, lateness) for s in specs if s.event_time is not None]
+    on_time = [clean_asset(s, lateness) for s in specs if s.event_time is None]
     assets = [
         *(deliveries_asset(s) for s in specs),
         *(raw_asset(s) for s in specs),
-        *downstream,
+        *automated(late, update_within_lateness(lateness, late_inputs=True)),
+        *automated(
+            [*on_time, warehouse_models, user_features_asset], update_within_lateness(lateness)
+        ),
         training_set,
     ]
     reconciliation = reconciliation_check(lateness)
@@ -71,6 +71,12 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
         schedules=schedules(training_set_job, reconciliation_job),
         resources=build_resources(environ),
         executor=dg.in_process_executor,
+    )
+
+
+def automated(assets: list, condition: dg.AutomationCondition) -> list:
+    return dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(automation_condition=condition), assets
     )
 
 

@@ -74,7 +74,7 @@ class Alerts(dg.ConfigurableResource):
 
 class WarehouseDbt(DbtCliResource):
     """dagster-dbt's dbt resource without two things it does before every dbt command, which
-    cost 3.5 s of a 7.6 s warehouse step here (tests/test_environments.py guards both hooks):
+    cost 3.5 s of a 7.6 s warehouse step here (tests/test_dbt_invocation.py guards both hooks):
 
     - `dbt --version`, which asks the package index for the latest dbt release: a network call
       on every run (1.4 s; 4-5 s when the index is unreachable). The installed version is known.

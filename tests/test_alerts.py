@@ -68,3 +68,15 @@ def test_failed_error_checks_are_alerted_once_and_history_is_not_replayed(tmp_pa
         alert_on_check_failure(tick)
     [alert] = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert alert["kind"] == "check_failure" and alert["check"] == "must_pass"
+
+
+def test_alerts_name_the_day_or_range_a_run_covered():
+    from platform_assets.automation.alerts import run_partitions
+
+    assert run_partitions({"dagster/partition": "2026-03-02"}) == "2026-03-02"
+    range_tags = {
+        "dagster/asset_partition_range_start": "2026-03-01",
+        "dagster/asset_partition_range_end": "2026-03-07",
+    }
+    assert run_partitions(range_tags) == "2026-03-01...2026-03-07"
+    assert run_partitions({}) is None

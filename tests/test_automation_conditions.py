@@ -1,14 +1,17 @@
-"""Late data re-materializes the day it belongs to: evaluated with Dagster's own automation
-engine on a graph shaped like raw -> clean (reads 2 days of later deliveries) -> mart."""
+"""Late data re-materializes the day it belongs to, and nothing else runs twice: evaluated with
+Dagster's own automation engine on a graph shaped like raw -> clean (reads 2 days of later
+deliveries) -> mart, with runs tagged like the landing sensor's."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from platform_assets.automation.conditions import update_within_lateness
+from platform_assets.automation.landing import LANDING_RUN
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
-LATE = update_within_lateness(2)
+mart_may_finish = threading.Event()
 
 
 @dg.asset(partitions_def=PARTITIONS)
@@ -26,15 +29,15 @@ def raw():
             ),
         )
     ],
-    automation_condition=LATE,
+    automation_condition=update_within_lateness(2, late_inputs=True),
 )
 def clean():
     return None
 
 
-@dg.asset(partitions_def=PARTITIONS, deps=[clean], automation_condition=LATE)
+@dg.asset(partitions_def=PARTITIONS, deps=[clean], automation_condition=update_within_lateness(2))
 def mart():
-    return None
+    mart_may_finish.wait(30)
 
 
 def requested(result, key: str) -> set[str]:
@@ -42,15 +45,24 @@ def requested(result, key: str) -> set[str]:
     return set(entity.true_subset.expensively_compute_partition_keys())
 
 
+def landing_run(instance, day: str) -> None:
+    mart_may_finish.set()
+    dg.materialize([raw, clean, mart], partition_key=day, instance=instance, tags=LANDING_RUN)
+
+
+def days() -> tuple[str, str, str]:
+    today = datetime.now(UTC).date()
+    return str(today), str(today - timedelta(days=1)), str(today - timedelta(days=2))
+
+
 def test_a_delivery_re_materializes_the_earlier_days_it_holds_events_for():
     defs = dg.Definitions(assets=[raw, clean, mart])
-    today = datetime.now(UTC).date()
-    yesterday, day_before = str(today - timedelta(days=1)), str(today - timedelta(days=2))
+    today, yesterday, day_before = days()
     with dg.instance_for_test() as instance:
-        dg.materialize([raw, clean, mart], partition_key=yesterday, instance=instance)
+        landing_run(instance, yesterday)
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        # the landing run for today updates raw and clean of today only
-        dg.materialize([raw, clean, mart], partition_key=str(today), instance=instance)
+        # the landing run for today updates raw, clean and mart of today only
+        landing_run(instance, today)
         second = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, cursor=first.cursor
         )
@@ -61,6 +73,43 @@ def test_a_delivery_re_materializes_the_earlier_days_it_holds_events_for():
             defs=defs, instance=instance, cursor=second.cursor
         )
         assert quiet.total_requested == 0
+
+
+def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
+    defs = dg.Definitions(assets=[raw, clean, mart])
+    today, _, _ = days()
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        mart_may_finish.clear()
+        run = threading.Thread(
+            target=dg.materialize,
+            args=([raw, clean, mart],),
+            kwargs={"partition_key": today, "instance": instance, "tags": LANDING_RUN},
+        )
+        run.start()
+        try:
+            while not instance.fetch_materializations(dg.AssetKey("clean"), limit=1).records:
+                run.join(0.1)
+            during = dg.evaluate_automation_conditions(
+                defs=defs, instance=instance, cursor=first.cursor
+            )
+        finally:
+            mart_may_finish.set()
+            run.join()
+        assert today not in requested(during, "mart")  # clean was updated by the landing run
+
+
+def test_a_clean_partition_rebuilt_by_another_run_updates_its_mart():
+    defs = dg.Definitions(assets=[raw, clean, mart])
+    today, _, _ = days()
+    with dg.instance_for_test() as instance:
+        landing_run(instance, today)
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        dg.materialize([raw, clean], partition_key=today, instance=instance, selection=[clean])
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        assert requested(second, "mart") == {today}
 
 
 def test_partitions_older_than_the_lateness_are_left_alone():

@@ -1,17 +1,18 @@
 """How the warehouse step calls dbt: the run's window and locations as environment variables
 (so dbt reuses its saved parse), a target folder kept per warehouse, and none of dagster-dbt's
-per-run extras (a `dbt --version` network call, an unused in-process adapter)."""
+per-run extras (a `dbt --version` network call, an unused in-process adapter). The last test
+fails if a dagster-dbt upgrade stops calling the hooks WarehouseDbt replaces."""
 
 import os
 from datetime import UTC, datetime
 from importlib.metadata import version
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
 from platform_assets.resources import WarehouseDbt, build_resources
 from platform_assets.warehouse.assets import dbt_env, dbt_target_path, environment
+from platform_assets.warehouse.project import dbt_executable, dbt_project
 
 
 def window(start: str, end: str) -> dg.TimeWindow:
@@ -55,10 +56,19 @@ def test_the_dbt_resource_knows_its_version_without_asking_the_network(tmp_path)
     dbt = build_resources({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(tmp_path)})["dbt"]
     assert isinstance(dbt, WarehouseDbt)
     assert dbt._cli_version == Version(version("dbt-core"))
-    assert dbt._initialize_dbt_core_adapter(["build"]) is None
 
 
-def test_the_dagster_dbt_hooks_we_replace_still_exist():
-    # If an upgrade renames them, WarehouseDbt silently stops saving 3.5 s per run: fail here.
-    assert "_cli_version" in vars(DbtCliResource)
-    assert callable(DbtCliResource._initialize_dbt_core_adapter)
+def test_a_dbt_command_is_the_only_dbt_process_started(tmp_path):
+    """dagster-dbt would run `dbt --version` (a call to the package index) first; a stand-in
+    dbt that records its arguments sees only the command."""
+    calls = tmp_path / "calls.txt"
+    recording_dbt = tmp_path / "dbt"
+    recording_dbt.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {dbt_executable()} "$@"\n')
+    recording_dbt.chmod(0o755)
+    dbt = WarehouseDbt(project_dir=dbt_project, target="test", dbt_executable=str(recording_dbt))
+    with environment({"PLATFORM_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")}):
+        invocation = dbt.cli(["parse"], target_path=tmp_path / "target")
+    assert invocation.wait().is_successful()
+    [call] = calls.read_text().splitlines()
+    assert call.startswith("parse")
+    assert invocation.adapter is None  # no in-process adapter was built

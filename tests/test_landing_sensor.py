@@ -70,6 +70,14 @@ def test_a_fresh_cursor_skips_files_already_ingested():
     assert runs == [] and "orders/2026-03-02/orders.csv" in cursor
 
 
+def test_a_file_landing_while_its_day_is_ingested_still_runs():
+    # raw for 03-02 listed a.jsonl, b.jsonl landed meanwhile, raw's materialization came after
+    _, cursor = plan({"app_events/2026-03-02/a.jsonl": (10, OLD)})
+    both = {"app_events/2026-03-02/a.jsonl": (10, OLD), "app_events/2026-03-02/b.jsonl": (11, OLD)}
+    [run], _ = plan(both, cursor, ingested={("app_events", "2026-03-02"): OLD / 1e9 + 60})
+    assert run.files == ("app_events/2026-03-02/b.jsonl:sha-of-app_events/2026-03-02/b.jsonl",)
+
+
 def test_files_still_being_written_and_odd_folders_wait():
     files = {
         "orders/2026-03-02/orders.csv": (12, int(NOW * 1e9)),  # modified just now

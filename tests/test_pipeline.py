@@ -256,16 +256,20 @@ def dbt_invocations(platform) -> list[str]:
     return log.read_text().split("Running with dbt=")[1:]
 
 
-def test_a_later_dbt_run_reuses_the_saved_parse(platform):
+def test_a_dbt_run_gets_its_window_and_reuses_the_saved_parse(platform):
+    day = LAST.isoformat()  # a window no earlier run of this warehouse had
     result = dg.materialize(
         [warehouse_models],
-        partition_key=RERUN_DAY,
+        partition_key=day,
         resources=platform["defs"].resources,
         instance=platform["instance"],
     )
     assert result.success
     *_, last = dbt_invocations(platform)
-    assert "Unable to do partial parsing" not in last
+    assert "Nothing changed, skipping partial parsing" in last
+    target = dbt_target_path(str(platform["home"] / "warehouse.duckdb"))
+    executed = (target / "run/platform_warehouse/models/marts/fct_events.sql").read_text()
+    assert set(re.findall(r"DATE '([^']*)'", executed)) == {day}
 
 
 def test_the_dbt_unit_tests_pass(platform, tmp_path):

@@ -17,7 +17,8 @@
   macros/partition_window.sql); `incremental_predicates` from config are AND-ed to it. So rows
   of the window that are no longer produced (e.g. a lake partition that was corrected)
   disappear too, and rerunning a window gives exactly the same table. With a unique_key the
-  behaviour is dbt-duckdb's, unchanged (delete matching keys, AND-ed with the predicates).
+  behaviour is dbt-duckdb's, unchanged (delete matching keys, AND-ed with the predicates). A
+  model with both, or with neither (which would append duplicates on every run), fails.
 #}
 {% macro partition_window_predicates() -%}
     {%- set column = config.get('partition_column') -%}
@@ -29,7 +30,13 @@
 
 {% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
 
+    {%- if unique_key and config.get('partition_column') -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": set unique_key or partition_column, not both") }}
+    {%- endif -%}
     {%- set incremental_predicates = partition_window_predicates() + (incremental_predicates or []) -%}
+    {%- if not unique_key and not incremental_predicates -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": delete+insert needs a unique_key or a partition_column; without either every run would append duplicates") }}
+    {%- endif -%}
     {%- set dest_cols_csv = get_quoted_csv(dest_columns | map(attribute="name")) -%}
 
     {% if unique_key %}

@@ -2,10 +2,20 @@
 a JSON-lines file and the log in dev/test, a webhook (HTTP POST of JSON) in prod."""
 
 import time
+from collections.abc import Mapping
 
 import dagster as dg
 
 from platform_assets.resources import Alerts
+
+
+def run_partitions(tags: Mapping[str, str]) -> str | None:
+    """The day (or range of days) a run covered, from its tags."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    return f"{start}...{end}" if start and end else None
 
 
 @dg.run_failure_sensor(
@@ -22,7 +32,7 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: Alerts) ->
         f"Run {run.run_id[:8]} of {run.job_name} failed: {message}",
         run_id=run.run_id,
         job=run.job_name,
-        partition=run.tags.get("dagster/partition"),
+        partition=run_partitions(run.tags),
     )
     context.log.error(alert["summary"])
 
@@ -64,8 +74,11 @@ def alert_on_check_failure(context: dg.SensorEvaluationContext, alerts: Alerts):
     if not records:
         return dg.SkipReason("no new check evaluations")
     for failure in failed_error_checks(records):
+        run = context.instance.get_run_by_id(failure["run_id"])
+        partition = run_partitions(run.tags) if run else None
         summary = f"Check {failure['check']} on {failure['asset']} failed (ERROR)"
-        alerts.send("check_failure", summary, **failure)
+        summary += f" for {partition}" if partition else ""
+        alerts.send("check_failure", summary, partition=partition, **failure)
         context.log.error(summary)
     context.update_cursor(str(records[-1].timestamp))
     return None

@@ -17,7 +17,9 @@ from platform_assets.sources.assets import landing_inventory
 from platform_assets.sources.specs import SOURCES
 
 SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a later tick
-# Fresh deliveries go ahead of backfills and late-data runs in the run queue.
+# Tags of the runs this sensor requests; fresh deliveries go ahead of backfills and late-data
+# runs in the run queue.
+LANDING_RUN = {"platform/trigger": "landing"}
 LANDING_RUN_PRIORITY = "10"
 
 
@@ -40,12 +42,15 @@ def plan_landing_runs(
 
     `files` maps `<source>/<YYYY-MM-DD>/<name>` to (size, mtime_ns); `cursor` holds
     [size, mtime_ns, sha256] per file already handled. A file counts as new when its content
-    hash is new to the cursor and, for a first sighting, it is newer than the last ingestion
-    of its raw partition (so a fresh cursor does not re-run what was already ingested).
+    hash is new to the cursor. Only on a fresh (empty) cursor, a file no newer than the last
+    ingestion of its raw partition is taken as done (so a new or reset sensor does not re-run
+    what was already ingested); afterwards every unseen file runs, including one that landed
+    while its day's raw step was running.
     A delivery day with a file still being written (modified in the last `SETTLE_SECONDS`)
     waits whole for a later tick, so a burst of files becomes one run.
     """
     new_cursor = dict(cursor)
+    fresh = not cursor
     changed: dict[str, list[str]] = {}
     settling = {
         path.split("/")[1]
@@ -63,8 +68,8 @@ def plan_landing_runs(
         new_cursor[path] = [size, mtime_ns, sha]
         if seen and seen[2] == sha:
             continue  # touched or re-dropped with the same content
-        last = ingested_at(source, day)
-        if not seen and last is not None and mtime_ns / 1e9 <= last:
+        last = ingested_at(source, day) if fresh else None
+        if last is not None and mtime_ns / 1e9 <= last:
             continue  # ingested before this cursor existed
         changed.setdefault(day, []).append(f"{path}:{sha}")
     runs = [
@@ -139,7 +144,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         dg.RunRequest(
             run_key=run.run_key,
             partition_key=run.partition,
-            tags={"platform/trigger": "landing", "dagster/priority": LANDING_RUN_PRIORITY},
+            tags={**LANDING_RUN, "dagster/priority": LANDING_RUN_PRIORITY},
         )
         for run in runs
     ]

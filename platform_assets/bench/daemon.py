@@ -16,12 +16,15 @@ from pathlib import Path
 
 import dagster as dg
 
-SOURCES = ("app_events", "orders", "products", "users")
+from platform_assets.automation.conditions import late_data_automation
+from platform_assets.sources.specs import SOURCES
+
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
 ]
 # Automation requests spanning partition ranges run as asset backfills: the backfill daemon
 # submits their downstream runs on a later pass (every 30 s), so a quiet run queue alone
@@ -81,11 +84,16 @@ def running_daemon(
 
 def deliver(staged: Path, landing: Path, day: str, sources: Iterable[str] = SOURCES) -> float:
     """Copy one delivery day of simulated deliveries into the landing zone, the way a source
-    system drops files; returns when the drop began."""
+    system drops files (new files, modified now); returns when the drop began."""
     dropped = time.time()
     for source in sources:
         if (staged / source / day).exists():
-            shutil.copytree(staged / source / day, landing / source / day, dirs_exist_ok=True)
+            shutil.copytree(
+                staged / source / day,
+                landing / source / day,
+                dirs_exist_ok=True,
+                copy_function=shutil.copy,
+            )
     return dropped
 
 
@@ -105,17 +113,13 @@ def wait_for_materialization(
     raise TimeoutError(f"{key} {partition} was not materialized within {timeout:.0f}s")
 
 
-def wait_until_idle(
-    instance: dg.DagsterInstance, quiet_seconds: float = 12, timeout: float = 300
-) -> None:
-    """Until no run or backfill is in progress and no run has ended in the last
-    `quiet_seconds` (automation may still launch late-data runs shortly after a run ends)."""
+def wait_until_idle(instance: dg.DagsterInstance, timeout: float = 300) -> None:
+    """Until no run or backfill is in progress and the late-data automation, which may still
+    request runs after one ends, has evaluated since the last run ended."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if not _busy(instance):
-            ended = [r.end_time or 0 for r in instance.get_run_records(limit=5)]
-            if time.time() - max(ended, default=0) >= quiet_seconds:
-                return
+        if not _busy(instance) and _automation_evaluated_since(instance, _last_run_end(instance)):
+            return
         time.sleep(0.5)
     raise TimeoutError(f"runs still active after {timeout:.0f}s")
 
@@ -124,3 +128,16 @@ def _busy(instance: dg.DagsterInstance) -> bool:
     if instance.get_run_records(dg.RunsFilter(statuses=ACTIVE), limit=1):
         return True
     return any(b.status.value in ACTIVE_BACKFILLS for b in instance.get_backfills(limit=20))
+
+
+def _last_run_end(instance: dg.DagsterInstance) -> float:
+    return max((r.end_time or 0 for r in instance.get_run_records(limit=10)), default=0)
+
+
+def _automation_evaluated_since(instance: dg.DagsterInstance, since: float) -> bool:
+    """Whether a tick of the late-data automation started after `since` and has finished."""
+    for state in instance.all_instigator_state():
+        if state.name == late_data_automation.name:
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            return bool(ticks) and ticks[0].timestamp > since and bool(ticks[0].end_timestamp)
+    return False

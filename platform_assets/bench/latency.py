@@ -33,7 +33,6 @@ from platform_assets.bench.daemon import (
 from platform_assets.simulate import simulate
 
 STAGES = ("sensor", "queue", "code_load", "lake", "warehouse", "features", "other", "total")
-STEP_STAGES = {"warehouse_models": "warehouse", "user_features": "features"}
 
 
 def breakdown(
@@ -52,10 +51,12 @@ def breakdown(
         elif kind == "STEP_START" and step:
             started[step] = at
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
-            stage = STEP_STAGES.get(step, "lake")
-            stages[stage] += at - started.pop(step)
-    if "user_features" in started:  # still finishing its step when it was materialized
-        stages["features"] += done - started["user_features"]
+            if step == "warehouse_models":
+                stages["warehouse"] += at - started.pop(step)
+            elif step != "user_features":
+                stages["lake"] += at - started.pop(step)
+    if "user_features" in started:  # its step, until the materialization we waited for
+        stages["features"] = done - started["user_features"]
     launched = launched or run_created
     begun = begun or launched
     stages["sensor"] = run_created - dropped
