@@ -3,7 +3,8 @@ files landing to its day's `user_features`, with the repo's own dagster.yaml and
 
 The real daemon runs on a throw-away instance and platform home. Each day's simulated
 deliveries (dev defaults: 20,000 events a day, with faults) are dropped onto an idle platform,
-and the time until that day's `user_features` is split into stages from the run's event log:
+at a random moment of the sensor daemon's 5 s cycle (seeded), and the time until that day's
+`user_features` is split into stages from the run's event log:
 
     sensor     files dropped -> the landing sensor's run created
     queue      run created -> launched (run queue)
@@ -16,8 +17,10 @@ and the time until that day's `user_features` is split into stages from the run'
 
 from __future__ import annotations
 
+import random
 import statistics
 import tempfile
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +36,7 @@ from platform_assets.bench.daemon import (
 from platform_assets.simulate import simulate
 
 STAGES = ("sensor", "queue", "code_load", "lake", "warehouse", "features", "other", "total")
+SENSOR_CYCLE_SECONDS = 5  # the sensor daemon's loop (fixed in Dagster)
 
 
 def breakdown(
@@ -67,8 +71,11 @@ def breakdown(
     return {stage: round(value, 2) for stage, value in stages.items()}
 
 
-def _delivery_latency(instance: dg.DagsterInstance, staged: Path, home: Path, day: str) -> dict:
+def _delivery_latency(
+    instance: dg.DagsterInstance, staged: Path, home: Path, day: str, pause: float
+) -> dict:
     wait_until_idle(instance)
+    time.sleep(pause)  # idle is reached in step with the daemons: drop at a random phase
     dropped = deliver(staged, home / "landing", day)
     record = wait_for_materialization(instance, "user_features", day, dropped)
     run = instance.get_run_record_by_id(record.run_id)
@@ -90,8 +97,12 @@ def measure(repo: Path, workdir: Path, runs: int, events_per_day: int, seed: int
     staged, home = workdir / "staged", workdir / "platform"
     simulate(staged, first, runs + 1, events_per_day, seed, faults=True)
     days = [(first + timedelta(days=i)).isoformat() for i in range(runs + 1)]
+    phase = random.Random(seed)
     with running_daemon(repo, home, workdir / "dagster_home", workdir / "daemon.log") as instance:
-        return [_delivery_latency(instance, staged, home, day) for day in days]
+        return [
+            _delivery_latency(instance, staged, home, day, phase.uniform(0, SENSOR_CYCLE_SECONDS))
+            for day in days
+        ]
 
 
 def report(rows: list[dict]) -> str:
