@@ -99,6 +99,19 @@ def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
         assert today not in requested(during, "mart")  # clean was updated by the landing run
 
 
+def test_what_a_landing_run_updates_never_triggers_downstream_automation():
+    # the landing run builds its day through features itself; here it stops at clean
+    defs = dg.Definitions(assets=[raw, clean, mart])
+    today, _, _ = days()
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        dg.materialize([raw, clean], partition_key=today, instance=instance, tags=LANDING_RUN)
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        assert today not in requested(second, "mart")
+
+
 def test_a_clean_partition_rebuilt_by_another_run_updates_its_mart():
     defs = dg.Definitions(assets=[raw, clean, mart])
     today, _, _ = days()

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from platform_assets.automation.landing import LANDING_RUN
+
 
 def update_within_lateness(
     lateness_days: int, *, late_inputs: bool = False
@@ -12,18 +14,20 @@ def update_within_lateness(
     """Like `eager()`, but for the last `lateness_days + 1` daily partitions, not only the
     latest: a delivery on day D can change the clean data of D-1 and D-2.
 
-    The trigger is Dagster's `any_deps_updated()`, which ignores an input updated by a run that
-    also builds this asset: the landing run for D builds everything of D, and automation has
-    nothing to add. Clean assets that read later deliveries (`late_inputs`) cannot use it: the
-    landing run for D updates raw D and clean D, and that raw D is exactly how late data reaches
-    clean D-1; so their inputs are matched directly. Missing upstream partitions do not block
+    An input updated by a landing run does not count: that run builds its whole day, through
+    features, itself. Dagster's own `any_deps_updated()` cannot tell (it looks at a run's asset
+    selection, which job runs do not record), and its in-progress status was seen to miss a
+    running landing run's partitions, which then ran twice. Clean assets that read later
+    deliveries (`late_inputs`) are the exception: the landing run for D updates raw D, and that
+    is exactly how late data reaches clean D-1. Missing upstream partitions do not block
     (tomorrow's delivery may not exist yet)."""
-    if late_inputs:
-        input_changed = dg.AutomationCondition.any_deps_match(
-            dg.AutomationCondition.newly_updated() | dg.AutomationCondition.will_be_requested()
-        ).with_label("an input was updated or will be")
-    else:
-        input_changed = dg.AutomationCondition.any_deps_updated()
+    updated = dg.AutomationCondition.newly_updated()
+    if not late_inputs:
+        by_landing_run = dg.AutomationCondition.executed_with_tags(tag_values=LANDING_RUN)
+        updated = (updated & ~by_landing_run).with_label("updated, not by a landing run")
+    input_changed = dg.AutomationCondition.any_deps_match(
+        updated | dg.AutomationCondition.will_be_requested()
+    ).with_label("an input was updated or will be")
     return (
         dg.AutomationCondition.in_latest_time_window(timedelta(days=lateness_days + 1))
         & input_changed.since_last_handled()
