@@ -69,3 +69,12 @@ def test_clean_assets_read_deliveries_up_to_two_days_late(graph):
         "2026-03-02", dg.AssetKey("raw_app_events"), events.key
     ).partitions_subset.get_partition_keys()
     assert sorted(upstream) == ["2026-03-02", "2026-03-03", "2026-03-04"]
+
+
+def test_every_daily_pipeline_step_retries_with_backoff_and_jitter(tmp_path):
+    defs = build_definitions({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(tmp_path)})
+    steps = defs.resolve_job_def("daily_pipeline").graph.node_defs
+    assert {s.name for s in steps} >= {"raw_orders", "clean_orders", "warehouse_models"}
+    for step in steps:
+        policy = step.retry_policy
+        assert policy and policy.backoff and policy.jitter, step.name

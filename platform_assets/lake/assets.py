@@ -20,15 +20,13 @@ from platform_assets.lake.storage import (
 from platform_assets.lake.transforms import CleanResult, clean_partition
 from platform_assets.metadata import column_schema, markdown_table, preview
 from platform_assets.partitions import daily_partitions, partition_days
+from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, PiiHasher
 from platform_assets.sources.assets import deliveries_key
 from platform_assets.sources.specs import SourceSpec
 
 LAKE_CODE_VERSION = "1"
 QUARANTINE_ALERT_RATE = 0.2
-IO_RETRY = dg.RetryPolicy(
-    max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
 
 
 def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:

@@ -14,6 +14,7 @@ from platform_assets.lake.storage import clean_files, features_path, write_parqu
 from platform_assets.metadata import preview
 from platform_assets.ml.features import FEATURE_COLUMNS, cutoff_of, purchase_labels, user_features
 from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions, partition_days
+from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage
 
 FEATURES_CODE_VERSION = "1"
@@ -35,7 +36,7 @@ WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
     code_version=FEATURES_CODE_VERSION,
     pool="warehouse",
     freshness_policy=DAILY_FRESHNESS,
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    retry_policy=IO_RETRY,
 )
 def user_features_asset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage

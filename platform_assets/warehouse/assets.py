@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from dagster_duckdb import DuckDBResource
 
 from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions
+from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, WarehouseDbt
 from platform_assets.warehouse.project import dbt_project
 
@@ -89,7 +90,7 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse",
-    retry_policy=dg.RetryPolicy(max_retries=1, delay=5),
+    retry_policy=IO_RETRY,
 )
 def warehouse_models(
     context: dg.AssetExecutionContext,
