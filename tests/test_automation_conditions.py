@@ -40,6 +40,15 @@ def mart():
     mart_may_finish.wait(30)
 
 
+DEFS = dg.Definitions(assets=[raw, clean, mart])
+
+
+def evaluate(instance, previous=None):
+    """One tick of the automation, after the tick `previous` (None: the first tick)."""
+    cursor = previous.cursor if previous else None
+    return dg.evaluate_automation_conditions(defs=DEFS, instance=instance, cursor=cursor)
+
+
 def requested(result, key: str) -> set[str]:
     [entity] = [r for r in result.results if r.key == dg.AssetKey(key)]
     return set(entity.true_subset.expensively_compute_partition_keys())
@@ -56,30 +65,24 @@ def days() -> tuple[str, str, str]:
 
 
 def test_a_delivery_re_materializes_the_earlier_days_it_holds_events_for():
-    defs = dg.Definitions(assets=[raw, clean, mart])
     today, yesterday, day_before = days()
     with dg.instance_for_test() as instance:
         landing_run(instance, yesterday)
-        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        first = evaluate(instance)
         # the landing run for today updates raw, clean and mart of today only
         landing_run(instance, today)
-        second = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=first.cursor
-        )
+        second = evaluate(instance, first)
         assert requested(second, "clean") == {yesterday, day_before}
         assert requested(second, "mart") == {yesterday, day_before}  # downstream, same tick
         # once handled, nothing is requested again
-        quiet = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=second.cursor
-        )
+        quiet = evaluate(instance, second)
         assert quiet.total_requested == 0
 
 
 def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
-    defs = dg.Definitions(assets=[raw, clean, mart])
     today, _, _ = days()
     with dg.instance_for_test() as instance:
-        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        first = evaluate(instance)
         mart_may_finish.clear()
         run = threading.Thread(
             target=dg.materialize,
@@ -90,9 +93,7 @@ def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
         try:
             while not instance.fetch_materializations(dg.AssetKey("clean"), limit=1).records:
                 run.join(0.1)
-            during = dg.evaluate_automation_conditions(
-                defs=defs, instance=instance, cursor=first.cursor
-            )
+            during = evaluate(instance, first)
         finally:
             mart_may_finish.set()
             run.join()
@@ -101,37 +102,28 @@ def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
 
 def test_what_a_landing_run_updates_never_triggers_downstream_automation():
     # the landing run builds its day through features itself; here it stops at clean
-    defs = dg.Definitions(assets=[raw, clean, mart])
     today, _, _ = days()
     with dg.instance_for_test() as instance:
-        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        first = evaluate(instance)
         dg.materialize([raw, clean], partition_key=today, instance=instance, tags=LANDING_RUN)
-        second = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=first.cursor
-        )
+        second = evaluate(instance, first)
         assert today not in requested(second, "mart")
 
 
 def test_a_clean_partition_rebuilt_by_another_run_updates_its_mart():
-    defs = dg.Definitions(assets=[raw, clean, mart])
     today, _, _ = days()
     with dg.instance_for_test() as instance:
         landing_run(instance, today)
-        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        first = evaluate(instance)
         dg.materialize([raw, clean], partition_key=today, instance=instance, selection=[clean])
-        second = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=first.cursor
-        )
+        second = evaluate(instance, first)
         assert requested(second, "mart") == {today}
 
 
 def test_partitions_older_than_the_lateness_are_left_alone():
-    defs = dg.Definitions(assets=[raw, clean, mart])
     old = "2026-03-02"
     with dg.instance_for_test() as instance:
-        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        first = evaluate(instance)
         dg.materialize([raw], partition_key="2026-03-03", instance=instance)
-        second = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=first.cursor
-        )
+        second = evaluate(instance, first)
         assert old not in requested(second, "clean")
