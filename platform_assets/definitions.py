@@ -30,8 +30,8 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
     """Everything the platform defines, wired to the resources `environ` selects."""
     lateness = int(environ.get("PLATFORM_ALLOWED_LATENESS_DAYS", DEFAULT_LATENESS_DAYS))
     specs = list(SOURCES.values())
-    late = [clean_asset(s, lateness) for s in specs if s.event_time is not None]
-    on_time = [clean_asset(s, lateness) for s in specs if s.event_time is None]
+    late = [clean_asset(s, lateness) for s in specs if s.reads_late_deliveries]
+    on_time = [clean_asset(s, lateness) for s in specs if not s.reads_late_deliveries]
     assets = [
         *(deliveries_asset(s) for s in specs),
         *(raw_asset(s) for s in specs),

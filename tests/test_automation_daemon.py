@@ -4,7 +4,6 @@ they belong to, an identical re-drop launches nothing, a 7-day backfill runs bes
 without a lock error, and a broken delivery raises an alert."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +16,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from platform_assets.automation.landing import LANDING_RUN
 from platform_assets.bench.daemon import (
     deliver,
+    platform_environ,
     running_daemon,
     wait_for_materialization,
     wait_until_idle,
@@ -64,7 +65,7 @@ def clean_events(platform, event_day: str) -> pl.DataFrame:
 
 
 def landing_run_count(instance) -> int:
-    return len(instance.get_run_records(dg.RunsFilter(tags={"platform/trigger": "landing"})))
+    return len(instance.get_run_records(dg.RunsFilter(tags=LANDING_RUN)))
 
 
 def wait_for_cursor(instance, path: str, mtime_ns: int, timeout: float = 60) -> bool:
@@ -138,19 +139,16 @@ def test_a_seven_day_backfill_runs_beside_deliveries_without_lock_errors(platfor
     }
     launch = [str(Path(sys.executable).with_name("dagster")), "job", "launch"]
     launch += ["-w", "workspace.yaml", "-j", "daily_pipeline", "--tags", json.dumps(range_tags)]
-    env = {
-        **os.environ,
-        "PLATFORM_ENV": "test",
-        "PLATFORM_HOME": str(platform["home"]),
-        "DAGSTER_HOME": str(instance.root_directory),
-    }
+    env = platform_environ(platform["home"], Path(instance.root_directory))
     proc = subprocess.run(launch, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     wait_until_idle(instance, timeout=600)
 
     runs = [r.dagster_run for r in instance.get_run_records(dg.RunsFilter(created_after=since))]
     backfill = [r for r in runs if r.tags.get("dagster/asset_partition_range_start") == first]
-    landing = sorted(r.tags["dagster/partition"] for r in runs if "platform/trigger" in r.tags)
+    landing = sorted(
+        r.tags["dagster/partition"] for r in runs if LANDING_RUN.items() <= r.tags.items()
+    )
     assert len(backfill) == 1  # the whole range in one run: single-run backfill policy
     assert landing == [day(platform, n) for n in (8, 7, 6)]  # one run per delivery day
     assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}

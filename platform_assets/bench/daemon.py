@@ -38,6 +38,20 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def platform_environ(platform_home: Path, dagster_home: Path) -> dict[str, str]:
+    """The environment of a process of this platform (daemon, `dagster` CLI): a `test`
+    platform under `platform_home`, an instance in `dagster_home`, nothing phoning home."""
+    return {
+        **os.environ,
+        "PLATFORM_ENV": "test",
+        "PLATFORM_HOME": str(platform_home),
+        "DAGSTER_HOME": str(dagster_home),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
 @contextmanager
 def running_daemon(
     repo: Path, platform_home: Path, dagster_home: Path, log: Path | None = None
@@ -49,20 +63,11 @@ def running_daemon(
     config = dagster_home / "dagster.yaml"
     if not config.exists():
         config.symlink_to(repo / "dagster.yaml")
-    env = {
-        **os.environ,
-        "PLATFORM_ENV": "test",
-        "PLATFORM_HOME": str(platform_home),
-        "DAGSTER_HOME": str(dagster_home),
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
     output = log.open("w") if log else subprocess.DEVNULL
     daemon = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
         cwd=repo,
-        env=env,
+        env=platform_environ(platform_home, dagster_home),
         stdout=output,
         stderr=subprocess.STDOUT,
         preexec_fn=_default_signals,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from platform_assets.automation.landing import LANDING_RUN
 from platform_assets.bench.daemon import (
     deliver,
     running_daemon,
@@ -85,8 +86,8 @@ def _delivery_latency(
         if e.is_dagster_event
     ]
     stages = breakdown(dropped, run.create_timestamp.timestamp(), events, record.timestamp)
-    trigger = run.dagster_run.tags.get("platform/trigger", "other")
-    return {"day": day, "trigger": trigger, **stages}
+    landing = LANDING_RUN.items() <= run.dagster_run.tags.items()
+    return {"day": day, "trigger": "landing" if landing else "other", **stages}
 
 
 def measure(repo: Path, workdir: Path, runs: int, events_per_day: int, seed: int) -> list[dict]:

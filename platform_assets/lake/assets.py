@@ -72,7 +72,7 @@ def _delivery_summary(files, frame: pl.DataFrame, spec: SourceSpec) -> dict:
 
 def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
     key = dg.AssetKey(f"clean_{spec.name}")
-    reads_late = spec.event_time is not None
+    reads_late = spec.reads_late_deliveries
     mapping = dg.TimeWindowPartitionMapping(
         start_offset=0,
         end_offset=lateness_days if reads_late else 0,
@@ -145,7 +145,7 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
 
 def read_raw_window(lake_root: str, spec: SourceSpec, day, lateness_days: int):
     """The raw deliveries that can hold records of `day` (None if none was ingested)."""
-    reach = lateness_days if spec.event_time is not None else 0
+    reach = lateness_days if spec.reads_late_deliveries else 0
     deliveries = [day + timedelta(days=i) for i in range(reach + 1)]
     return read_parquets([raw_path(lake_root, spec.name, d) for d in deliveries])
 

@@ -36,6 +36,12 @@ class SourceSpec:
     keep: str = "first"
 
     @property
+    def reads_late_deliveries(self) -> bool:
+        """Whether a day's records can arrive in later deliveries: records placed in a day by
+        their own time can be delivered late; records dated by their delivery cannot."""
+        return self.event_time is not None
+
+    @property
     def typed_columns(self) -> dict[str, pl.DataType]:
         """Fields plus JSON extractions, as typed by the parse step (before PII protection)."""
         return {**self.fields, **{c: pl.Utf8 for c in self.json_extract}}
