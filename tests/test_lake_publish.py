@@ -1,29 +1,108 @@
-"""Writes are atomic and validated: a partition that fails its contract is never published,
-and the previously published partition stays where readers look."""
+"""A clean partition is built in batches, validated, and published atomically: a partition that
+fails its contract is never published, and the previously published one stays where readers
+look. The streamed build gives the same partition as the in-memory rules."""
 
 from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
 
-from platform_assets.lake.assets import _publish
+import platform_assets.lake.partition as partition
+from platform_assets.lake.landing import read_delivery
+from platform_assets.lake.partition import build_partition, contract_failures
 from platform_assets.lake.quality import CleanOrders
-from platform_assets.lake.storage import clean_path, quarantine_path, staged_parquet
-from platform_assets.lake.transforms import CleanResult
-from platform_assets.resources import LakeStorage
+from platform_assets.lake.storage import clean_path, quarantine_path, raw_path, staged_parquet
+from platform_assets.lake.transforms import clean_partition
 from platform_assets.sources.specs import SOURCES
 
 DAY = date(2026, 3, 2)
 T = datetime(2026, 3, 2, 10, tzinfo=UTC)
+HEADER = "order_id,user_id,status,amount,currency,created_at,updated_at\n"
 
 
-def orders(*ids: str) -> pl.DataFrame:
+def order_line(order_id: str, status: str = "paid", amount: str = "1.00", at: str = "10") -> str:
+    return f"{order_id},u1,{status},{amount},EUR,2026-03-02T10:00:00Z,2026-03-02T{at}:00:00Z\n"
+
+
+def raw_orders(tmp_path, *lines: str, day: date = DAY) -> list:
+    """Land an orders.csv delivery for `day` and ingest it as raw; the raw file's path."""
+    folder = tmp_path / "landing" / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "orders.csv").write_text(HEADER + "".join(lines))
+    raw = read_delivery([folder / "orders.csv"], SOURCES["orders"], day, T)
+    path = raw_path(str(tmp_path / "lake"), "orders", day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_parquet(path)
+    return [path]
+
+
+def build(tmp_path, raw: list, **options):
+    lake = str(tmp_path / "lake")
+    return build_partition(
+        raw,
+        SOURCES["orders"],
+        DAY,
+        lateness_days=2,
+        pii_key="k",
+        clean=clean_path(lake, "orders", DAY),
+        quarantine=quarantine_path(lake, "orders", DAY),
+        **options,
+    )
+
+
+def published(tmp_path) -> list[str]:
+    return pl.read_parquet(clean_path(str(tmp_path / "lake"), "orders", DAY))["order_id"].to_list()
+
+
+def test_a_valid_partition_is_published_with_its_quarantine(tmp_path):
+    raw = raw_orders(tmp_path, order_line("o1"), order_line("o2"), order_line("o3", "lost"))
+    result = build(tmp_path, raw)
+    assert result.failure is None
+    assert published(tmp_path) == ["o1", "o2"]
+    assert result.counts == {
+        "rows_received": 3,
+        "rows_clean": 2,
+        "rows_quarantined": 1,
+        "duplicates_dropped": 0,
+    }
+    quarantine = pl.read_parquet(quarantine_path(str(tmp_path / "lake"), "orders", DAY))
+    assert quarantine["_reason"].str.starts_with("check_failed:status:isin").to_list() == [True]
+    assert not list((tmp_path / "lake" / ".work").iterdir())  # scratch parts are gone
+
+
+def test_many_batches_give_the_same_partition_as_the_in_memory_rules(tmp_path, monkeypatch):
+    lines = [order_line(f"o{i % 7}", at=f"{10 + i % 3}") for i in range(40)]
+    lines += [order_line("bad", amount="-1")]
+    raw = raw_orders(tmp_path, *lines)
+    monkeypatch.setattr(partition, "BATCH_ROWS", 6)  # 7 batches; duplicates span batches
+    result = build(tmp_path, raw)
+    expected = clean_partition(
+        pl.read_parquet(raw[0]), SOURCES["orders"], DAY, lateness_days=2, pii_key="k"
+    )
+    streamed = pl.read_parquet(clean_path(str(tmp_path / "lake"), "orders", DAY))
+    assert streamed.equals(expected.clean)
+    assert (result.duplicates, result.quarantined) == (expected.duplicates, 1)
+    assert result.clean == 21  # 7 orders x 3 versions
+
+
+def test_a_partition_failing_its_contract_is_not_published(tmp_path, monkeypatch):
+    build(tmp_path, raw_orders(tmp_path, order_line("o1")))
+    monkeypatch.setattr(partition, "contract_failures", lambda path, spec: "amount: broken")
+    result = build(tmp_path, raw_orders(tmp_path, order_line("o2"), day=DAY))
+    assert result.failure == "amount: broken"
+    assert published(tmp_path) == ["o1"]
+    assert [p.name for p in clean_path(str(tmp_path / "lake"), "orders", DAY).parent.iterdir()] == [
+        "data.parquet"
+    ]
+
+
+def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypatch):
     rows = [
         {
             "_source_file": "orders.csv",
             "_ingested_at": T,
             "_delivery_date": DAY,
-            "order_id": i,
+            "order_id": order_id,
             "user_id": "u1",
             "status": "paid",
             "amount": 1.0,
@@ -32,34 +111,14 @@ def orders(*ids: str) -> pl.DataFrame:
             "updated_at": T,
             "updated_date": DAY,
         }
-        for i in ids
+        for order_id in ("o1", "o2", "o3", "o1")
     ]
-    schema = CleanOrders.to_schema().dtypes
-    return pl.DataFrame(rows).cast({k: v.type for k, v in schema.items()})
-
-
-def result(clean: pl.DataFrame) -> CleanResult:
-    quarantine = pl.DataFrame(schema={"_record": pl.Utf8, "_reason": pl.Utf8})
-    return CleanResult(clean=clean, quarantine=quarantine, received=clean.height, duplicates=0)
-
-
-def test_a_valid_partition_is_published(tmp_path):
-    lake = LakeStorage(landing_root=str(tmp_path), lake_root=str(tmp_path))
-    assert _publish(result(orders("o1", "o2")), lake, SOURCES["orders"], DAY) is None
-    assert pl.read_parquet(clean_path(str(tmp_path), "orders", DAY)).height == 2
-    assert quarantine_path(str(tmp_path), "orders", DAY).exists()
-
-
-def test_a_partition_failing_its_contract_is_not_published(tmp_path):
-    lake = LakeStorage(landing_root=str(tmp_path), lake_root=str(tmp_path))
-    _publish(result(orders("o1")), lake, SOURCES["orders"], DAY)
-    failure = _publish(result(orders("o2", "o2")), lake, SOURCES["orders"], DAY)  # duplicate key
-    assert failure is not None and "uniqueness" in failure
-    published = pl.read_parquet(clean_path(str(tmp_path), "orders", DAY))
-    assert published.get_column("order_id").to_list() == ["o1"]
-    assert [p.name for p in clean_path(str(tmp_path), "orders", DAY).parent.iterdir()] == [
-        "data.parquet"
-    ]
+    schema = {k: v.type for k, v in CleanOrders.to_schema().dtypes.items()}
+    path = tmp_path / "staged.parquet"
+    pl.DataFrame(rows).cast(schema).write_parquet(path)
+    monkeypatch.setattr(partition, "BATCH_ROWS", 2)
+    failure = contract_failures(path, SOURCES["orders"])
+    assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path):

@@ -2,22 +2,15 @@
 `clean_<source>` (typed, validated, deduplicated, PII-safe, by event date)."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
-import pandera.polars as pa
 import polars as pl
 
-from platform_assets.lake.landing import delivery_files, extra_fields, read_delivery
-from platform_assets.lake.quality import CLEAN_MODELS, validate_table
-from platform_assets.lake.storage import (
-    clean_path,
-    quarantine_path,
-    raw_path,
-    read_parquets,
-    staged_parquet,
-    write_parquet_atomically,
-)
-from platform_assets.lake.transforms import CleanResult, clean_partition
+from platform_assets.lake.landing import delivery_files, extra_fields, write_delivery
+from platform_assets.lake.partition import BuiltPartition, build_partition
+from platform_assets.lake.quality import CLEAN_MODELS
+from platform_assets.lake.storage import clean_path, quarantine_path, raw_path, staged_path
 from platform_assets.metadata import column_schema, markdown_table, preview
 from platform_assets.partitions import daily_partitions, partition_days
 from platform_assets.policies import IO_RETRY
@@ -48,10 +41,14 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         ingested_at = datetime.now(UTC)
         for day in partition_days(context):
             files = delivery_files(lake.landing_root, spec, day)
-            frame = read_delivery(files, spec, day, ingested_at)
-            write_parquet_atomically(frame, raw_path(lake.lake_root, spec.name, day))
-            summary = _delivery_summary(files, frame, spec)
-            metadata = {"dagster/row_count": frame.height, **summary, "preview": preview(frame)}
+            path = raw_path(lake.lake_root, spec.name, day)
+            with staged_path(path) as staged:
+                write_delivery(files, spec, day, ingested_at, staged)
+            written = pl.scan_parquet(path)
+            summary = _delivery_summary(files, written, spec)
+            first = written.head(1000).collect()
+            rows = written.select(pl.len()).collect().item()
+            metadata = {"dagster/row_count": rows, **summary, "preview": preview(first)}
             context.add_asset_metadata(metadata, partition_key=day.isoformat())
             context.log.info(f"{spec.name} delivery {day}: {summary}")
         return dg.MaterializeResult()
@@ -59,14 +56,14 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _raw
 
 
-def _delivery_summary(files, frame: pl.DataFrame, spec: SourceSpec) -> dict:
-    errors = frame.filter(pl.col("_error").is_not_null())
+def _delivery_summary(files, raw: pl.LazyFrame, spec: SourceSpec) -> dict:
+    errors = raw.filter(pl.col("_error").is_not_null()).select("_source_file", "_error").collect()
     return {
         "files": len(files),
         "empty_files": sum(1 for f in files if f.stat().st_size == 0),
         "files_with_errors": errors.get_column("_source_file").n_unique(),
         "file_errors": "; ".join(sorted(set(errors.get_column("_error").to_list())))[:300],
-        "extra_fields": ", ".join(extra_fields(frame, spec)) or "none",
+        "extra_fields": ", ".join(extra_fields(raw.head(1000).collect(), spec)) or "none",
     }
 
 
@@ -118,20 +115,27 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
         metadata={"dagster/column_schema": column_schema(model.to_schema().dtypes)},
     )
     def _clean(context: dg.AssetExecutionContext, lake: LakeStorage, pii: PiiHasher):
-        results: dict[str, CleanResult] = {}
+        results: dict[str, BuiltPartition] = {}
         for day in partition_days(context):
-            raw = read_raw_window(lake.lake_root, spec, day, lateness_days)
-            if raw is None:
+            raw = raw_window(lake.lake_root, spec, day, lateness_days)
+            if not raw:
                 raise dg.Failure(
                     f"No raw {spec.name} for {day}: materialize raw_{spec.name} first."
                 )
-            result = clean_partition(raw, spec, day, lateness_days=lateness_days, pii_key=pii.key)
-            failure = _publish(result, lake, spec, day)
-            if failure is not None:
+            result = build_partition(
+                raw,
+                spec,
+                day,
+                lateness_days=lateness_days,
+                pii_key=pii.key,
+                clean=clean_path(lake.lake_root, spec.name, day),
+                quarantine=quarantine_path(lake.lake_root, spec.name, day),
+            )
+            if result.failure is not None:
                 yield dg.AssetCheckResult(
                     check_name="pandera_contract",
                     passed=False,
-                    metadata={"day": str(day), "failures": failure},
+                    metadata={"day": str(day), "failures": result.failure},
                 )
                 raise dg.Failure(f"clean_{spec.name} {day} failed its contract; nothing published.")
             results[day.isoformat()] = result
@@ -143,44 +147,27 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
     return _clean
 
 
-def read_raw_window(lake_root: str, spec: SourceSpec, day, lateness_days: int):
-    """The raw deliveries that can hold records of `day` (None if none was ingested)."""
+def raw_window(lake_root: str, spec: SourceSpec, day, lateness_days: int) -> list[Path]:
+    """The ingested raw deliveries that can hold records of `day`, oldest first."""
     reach = lateness_days if spec.reads_late_deliveries else 0
     deliveries = [day + timedelta(days=i) for i in range(reach + 1)]
-    return read_parquets([raw_path(lake_root, spec.name, d) for d in deliveries])
+    paths = [raw_path(lake_root, spec.name, d) for d in deliveries]
+    return [p for p in paths if p.exists()]
 
 
-def _publish(result: CleanResult, lake: LakeStorage, spec: SourceSpec, day) -> str | None:
-    """Stage the partition, validate the staged file, publish it only if it passes.
-
-    Returns the contract failures when it did not publish.
-    """
-    write_parquet_atomically(result.quarantine, quarantine_path(lake.lake_root, spec.name, day))
-    try:
-        with staged_parquet(result.clean, clean_path(lake.lake_root, spec.name, day)) as staged:
-            validate_table(pl.read_parquet(staged), CLEAN_MODELS[spec.name])
-    except pa.errors.SchemaErrors as exc:
-        broken = exc.failure_cases.group_by("column", "check").len().sort("column", "check")
-        return "; ".join(f"{c}: {k} ({n} rows)" for c, k, n in broken.iter_rows())
-    return None
-
-
-def _clean_metadata(result: CleanResult) -> dict:
+def _clean_metadata(result: BuiltPartition) -> dict:
     """What the person in the UI sees on one partition's materialization."""
-    reasons = result.quarantine.group_by("_reason").len().sort("len", descending=True).head(10)
     return {
-        "dagster/row_count": result.clean.height,
+        "dagster/row_count": result.clean,
         **result.counts,
-        "quarantine_reasons": markdown_table(reasons.to_dicts()),
-        "preview": preview(result.clean),
+        "quarantine_reasons": markdown_table(result.reasons.head(10).to_dicts()),
+        "preview": preview(result.preview),
     }
 
 
-def _check_results(results: dict[str, CleanResult]):
+def _check_results(results: dict[str, BuiltPartition]):
     per_day = [{"date": day, **r.counts} for day, r in results.items()]
-    balanced = all(
-        r.received == r.clean.height + r.quarantine.height + r.duplicates for r in results.values()
-    )
+    balanced = all(r.received == r.clean + r.quarantined + r.duplicates for r in results.values())
     yield dg.AssetCheckResult(
         check_name="pandera_contract", passed=True, metadata={"partitions": len(results)}
     )
@@ -190,7 +177,7 @@ def _check_results(results: dict[str, CleanResult]):
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"per_partition": markdown_table(per_day)},
     )
-    rates = {day: r.quarantine.height / r.received for day, r in results.items() if r.received}
+    rates = {day: r.quarantined / r.received for day, r in results.items() if r.received}
     worst = max(rates.values(), default=0.0)
     yield dg.AssetCheckResult(
         check_name="quarantine_rate",

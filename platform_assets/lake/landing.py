@@ -35,10 +35,43 @@ def read_delivery(
     files: list[Path], spec: SourceSpec, delivery_date: date, ingested_at: datetime
 ) -> pl.DataFrame:
     """All rows of one delivery, with `_source_file`, `_line_number`, `_ingested_at`, `_error`."""
-    reader = _read_jsonl if spec.format == "jsonl" else _read_csv
-    frames = [reader(path, spec) for path in files]
-    frames = [f for f in frames if f.height] or [_empty(spec)]
-    raw = pl.concat(frames, how="diagonal_relaxed")
+    return _despite_unreadable_files(
+        files,
+        spec,
+        lambda bad: scan_delivery(files, spec, delivery_date, ingested_at, bad).collect(),
+    )
+
+
+def write_delivery(
+    files: list[Path], spec: SourceSpec, delivery_date: date, ingested_at: datetime, path: Path
+) -> None:
+    """`read_delivery` streamed into a parquet file: a day's lines never sit in memory whole."""
+    _despite_unreadable_files(
+        files,
+        spec,
+        lambda bad: scan_delivery(files, spec, delivery_date, ingested_at, bad).sink_parquet(
+            path, compression="zstd"
+        ),
+    )
+
+
+def scan_delivery(
+    files: list[Path],
+    spec: SourceSpec,
+    delivery_date: date,
+    ingested_at: datetime,
+    unreadable: dict[Path, str] | None = None,
+) -> pl.LazyFrame:
+    """`read_delivery` as a lazy frame; files in `unreadable` become one `_error` row each."""
+    unreadable = unreadable or {}
+    reader = _scan_jsonl if spec.format == "jsonl" else _read_csv
+    frames = [
+        _file_error(path, unreadable[path], spec).lazy()
+        if path in unreadable
+        else reader(path, spec).lazy()
+        for path in files
+    ]
+    raw = pl.concat(frames or [_empty(spec).lazy()], how="diagonal_relaxed")
     return raw.with_columns(
         pl.lit(ingested_at.astimezone(UTC).replace(tzinfo=None))
         .cast(pl.Datetime("us"))
@@ -46,6 +79,39 @@ def read_delivery(
         .alias("_ingested_at"),
         pl.lit(delivery_date).alias("_delivery_date"),
     )
+
+
+def _despite_unreadable_files(files: list[Path], spec: SourceSpec, read):
+    """`read(unreadable)`: first trusting every file; if reading fails, again with the files
+    that cannot be read (corrupt gzip, bad encoding) marked, so the rest still arrive."""
+    not_gzip = {
+        path: f"unreadable_file: {path.name} is not gzip" for path in files if _fake_gz(path)
+    }
+    try:
+        return read(not_gzip)
+    except (pl.exceptions.ComputeError, OSError, EOFError):
+        unreadable = {path: reason for path in files if (reason := _unreadable(path, spec))}
+        if not unreadable:
+            raise
+        return read(not_gzip | unreadable)
+
+
+def _fake_gz(path: Path) -> bool:
+    """A `.gz` file without gzip's magic bytes (polars would read it as plain text)."""
+    if not path.name.endswith(".gz"):
+        return False
+    with path.open("rb") as handle:
+        return handle.read(2) != b"\x1f\x8b"
+
+
+def _unreadable(path: Path, spec: SourceSpec) -> str | None:
+    if spec.format != "jsonl":
+        return None  # CSV files are read eagerly, with their own error rows
+    try:
+        pl.scan_lines(path).select(pl.len()).collect()
+    except (pl.exceptions.ComputeError, OSError, EOFError) as exc:
+        return f"unreadable_file: {type(exc).__name__}: {exc}"
+    return None
 
 
 def _empty(spec: SourceSpec) -> pl.DataFrame:
@@ -70,21 +136,15 @@ def _read_bytes(path: Path) -> bytes:
     return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
-def _read_jsonl(path: Path, spec: SourceSpec) -> pl.DataFrame:
-    try:
-        text = _read_bytes(path).decode("utf-8")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        return _file_error(path, f"unreadable_file: {type(exc).__name__}: {exc}", spec)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    return pl.DataFrame(
-        {
-            "_record": pl.Series(lines, dtype=pl.Utf8).str.strip_suffix("\r"),
-            "_line_number": pl.int_range(1, len(lines) + 1, eager=True).cast(pl.Int64),
-            "_source_file": pl.repeat(str(path), len(lines), eager=True, dtype=pl.Utf8),
-        }
-    ).with_columns(pl.lit(None, pl.Utf8).alias("_error"))
+def _scan_jsonl(path: Path, spec: SourceSpec) -> pl.LazyFrame:
+    """One row per line (gzip is decompressed, a final newline ends the last line, `\\r` is
+    stripped), read lazily."""
+    lines = pl.scan_lines(path, name="_record", row_index_name="_line_number", row_index_offset=1)
+    return lines.with_columns(
+        pl.col("_line_number").cast(pl.Int64),
+        pl.lit(str(path)).alias("_source_file"),
+        pl.lit(None, pl.Utf8).alias("_error"),
+    )
 
 
 def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:

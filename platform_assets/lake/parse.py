@@ -58,7 +58,10 @@ def _csv_text(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
 
 
 def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
-    """Decode `_record` with DuckDB's JSON reader (robust to malformed lines, and fast)."""
+    """Decode `_record` with DuckDB's JSON reader (robust to malformed lines, and fast).
+
+    `decoded` is MATERIALIZED: inlined, DuckDB would decode each line once per field read
+    from it (3.5 s instead of 1.7 s for 1M events here)."""
     structure = ", ".join(
         f'"{name}": "{"JSON" if name in spec.json_fields else "VARCHAR"}"' for name in spec.fields
     )
@@ -74,9 +77,9 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     columns = [f"{scrubbed.get(n, f'd.{n}')}::VARCHAR AS {n}" for n in spec.fields] + extracts
     query = f"""
         WITH lines AS (
-            SELECT *, CASE WHEN json_valid(_record) THEN json_type(_record::JSON) END AS _kind
+            SELECT *, CASE WHEN json_valid(_record) THEN json_type(_record) END AS _kind
             FROM raw
-        ), decoded AS (
+        ), decoded AS MATERIALIZED (
             SELECT *, json_transform(
                 CASE WHEN _kind = 'OBJECT' THEN _record END, '{{{structure}}}'
             ) AS d

@@ -7,9 +7,9 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from platform_assets.lake.assets import read_raw_window
+from platform_assets.lake.assets import raw_window
+from platform_assets.lake.partition import build_partition
 from platform_assets.lake.storage import clean_files, quarantine_path
-from platform_assets.lake.transforms import clean_partition
 from platform_assets.metadata import markdown_table
 from platform_assets.resources import LakeStorage, PiiHasher
 from platform_assets.sources.specs import SOURCES
@@ -23,11 +23,20 @@ def reconcile_source(lake: LakeStorage, pii_key: str, source: str, lateness_days
     rows = []
     for path in clean_files(lake.lake_root, source)[-RECONCILE_PARTITIONS:]:
         day = date.fromisoformat(path.parent.name.removeprefix("date="))
-        raw = read_raw_window(lake.lake_root, spec, day, lateness_days)
-        if raw is None:
+        raw = raw_window(lake.lake_root, spec, day, lateness_days)
+        if not raw:
             continue
-        result = clean_partition(raw, spec, day, lateness_days=lateness_days, pii_key=pii_key)
         quarantined = quarantine_path(lake.lake_root, source, day)
+        result = build_partition(
+            raw,
+            spec,
+            day,
+            lateness_days=lateness_days,
+            pii_key=pii_key,
+            clean=path,
+            quarantine=quarantined,
+            publish=False,
+        )
         published = (
             pl.scan_parquet(path).select(pl.len()).collect().item(),
             pl.scan_parquet(quarantined).select(pl.len()).collect().item()
@@ -38,7 +47,7 @@ def reconcile_source(lake: LakeStorage, pii_key: str, source: str, lateness_days
             {
                 "date": day.isoformat(),
                 "published": published,
-                "recomputed": (result.clean.height, result.quarantine.height),
+                "recomputed": (result.clean, result.quarantined),
             }
         )
     return rows

@@ -34,20 +34,27 @@ def features_path(lake_root: str, feature_set: str, partition: str) -> Path:
 
 
 @contextmanager
-def staged_parquet(frame: pl.DataFrame, final: Path) -> Iterator[Path]:
-    """Write `frame` beside `final` under a hidden name; publish it only if the block succeeds.
+def staged_path(final: Path) -> Iterator[Path]:
+    """A hidden path beside `final` to write to; it replaces `final` only if the block succeeds.
 
     Readers glob `*.parquet`, so the staged file (`.data.parquet.<id>.staged`) is never seen,
     and the rename makes the new partition appear whole or not at all.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     staged = final.with_name(f".{final.name}.{uuid.uuid4().hex}.staged")
-    frame.write_parquet(staged, compression="zstd", statistics=True)
     try:
         yield staged
         os.replace(staged, final)
     finally:
         staged.unlink(missing_ok=True)
+
+
+@contextmanager
+def staged_parquet(frame: pl.DataFrame, final: Path) -> Iterator[Path]:
+    """Write `frame` to a staged path (see `staged_path`); publish it if the block succeeds."""
+    with staged_path(final) as staged:
+        frame.write_parquet(staged, compression="zstd", statistics=True)
+        yield staged
 
 
 def write_parquet_atomically(frame: pl.DataFrame, final: Path) -> None:

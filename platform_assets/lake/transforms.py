@@ -82,10 +82,28 @@ def protect_pii(frame: pl.DataFrame, spec: SourceSpec, key: str) -> pl.DataFrame
     return frame.with_columns(hashed).drop(*spec.pii_hashed, *spec.pii_dropped)
 
 
-def deduplicate(frame: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
-    """One row per key: the first received (events, orders) or last received (entity feeds)."""
-    ordered = frame.sort(ORDER, nulls_last=True)
-    return ordered.unique(subset=list(spec.key), keep=spec.keep, maintain_order=True)
+def duplicates(good: pl.LazyFrame, spec: SourceSpec) -> pl.Series:
+    """Positions (row numbers, in received order) of the rows dedup drops: all rows of a key
+    but the first received (`keep="first"`) or the last (`keep="last"`).
+
+    Streams over `good` holding only a 64-bit hash per row; real keys are compared only for
+    the rows whose hash repeats.
+    """
+    key = list(spec.key)
+    hashes = good.select(pl.struct(key).hash().alias("_hash")).with_row_index("_pos").collect()
+    repeated = hashes.filter(pl.col("_hash").is_duplicated()).get_column("_pos")
+    if repeated.is_empty():
+        return pl.Series("_pos", [], pl.UInt32)
+    rows = good.with_row_index("_pos").filter(pl.col("_pos").is_in(repeated.implode()))
+    keep = pl.col("_pos").min() if spec.keep == "first" else pl.col("_pos").max()
+    kept = rows.select("_pos", *key).collect().group_by(key).agg(keep).get_column("_pos")
+    return repeated.filter(~repeated.is_in(kept.implode())).sort()
+
+
+def without_rows(frame: pl.LazyFrame, positions: pl.Series) -> pl.LazyFrame:
+    """`frame` without the rows at `positions`, in its order."""
+    dropped = pl.col("_pos").is_in(positions.implode())
+    return frame.with_row_index("_pos").filter(~dropped).drop("_pos")
 
 
 def with_date_column(frame: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
@@ -94,10 +112,21 @@ def with_date_column(frame: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     return frame.with_columns(pl.col("_partition_date").alias(spec.date_column))
 
 
-def clean_partition(
+@dataclass(frozen=True)
+class Screened:
+    """One batch of raw rows, screened: rows that may be clean (in received order, not yet
+    deduplicated), rejected rows, and how many of the batch belong to the partition."""
+
+    good: pl.DataFrame
+    quarantine: pl.DataFrame
+    received: int
+
+
+def screen(
     raw: pl.DataFrame, spec: SourceSpec, partition: date, *, lateness_days: int, pii_key: str
-) -> CleanResult:
-    """Clean one daily partition from the raw deliveries that may hold its records."""
+) -> Screened:
+    """Type, place, protect and check one batch of raw rows for one partition (row by row:
+    batches of the same deliveries can be screened one at a time)."""
     typed = assign_partition(parse_raw(raw, spec), spec, lateness_days)
     mine = typed.filter(pl.col("_partition_date") == partition)
     candidates = with_date_column(protect_pii(mine, spec, pii_key), spec).with_row_index("_row")
@@ -108,24 +137,39 @@ def clean_partition(
             row_failures(candidates.filter(pl.col("_reason").is_null()), model),
         ]
     )
-    good = candidates.join(rejected, on="_row", how="anti")
-    deduped = deduplicate(good, spec)
-    return CleanResult(
-        clean=deduped.select(model_columns(model)),
+    good = candidates.join(rejected, on="_row", how="anti", maintain_order="left")
+    return Screened(
+        good=good.select(model_columns(model)),
         quarantine=quarantine_rows(candidates, rejected),
         received=mine.height,
-        duplicates=good.height - deduped.height,
     )
 
 
-QUARANTINE_COLUMNS = [
-    "_record",
-    "_reason",
-    "_source_file",
-    "_line_number",
-    "_delivery_date",
-    "_ingested_at",
-]
+def clean_partition(
+    raw: pl.DataFrame, spec: SourceSpec, partition: date, *, lateness_days: int, pii_key: str
+) -> CleanResult:
+    """Clean one daily partition from the raw deliveries that may hold its records, in memory
+    (the lake assets stream the same steps: `lake/partition.py`)."""
+    received_order = raw.sort(ORDER, nulls_last=True, maintain_order=True)
+    screened = screen(received_order, spec, partition, lateness_days=lateness_days, pii_key=pii_key)
+    dropped = duplicates(screened.good.lazy(), spec)
+    return CleanResult(
+        clean=without_rows(screened.good.lazy(), dropped).collect(),
+        quarantine=screened.quarantine,
+        received=screened.received,
+        duplicates=dropped.len(),
+    )
+
+
+QUARANTINE_SCHEMA = {
+    "_record": pl.Utf8,
+    "_reason": pl.Utf8,
+    "_source_file": pl.Utf8,
+    "_line_number": pl.Int64,
+    "_delivery_date": pl.Date,
+    "_ingested_at": pl.Datetime("us", "UTC"),
+}
+QUARANTINE_COLUMNS = list(QUARANTINE_SCHEMA)
 
 
 def quarantine_rows(candidates: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
