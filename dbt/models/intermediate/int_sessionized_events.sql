@@ -8,7 +8,10 @@
   Reads events with event_date in [window start - 2 days, window end + 1 day]: enough to find the true
   start of every session touching [window start - 1 day, window end] and to complete sessions that
   cross midnight after window end, as long as a session lasts less than 24 hours.
+  A table, not a view: fct_events and fct_sessions both read it, and as a view the window
+  functions ran once for each of them (about half of the warehouse step).
 #}
+{{ config(materialized='table') }}
 {%- set gap_us = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
 
 with events as (
@@ -54,27 +57,19 @@ flagged as (
 ),
 
 numbered as (
-
+    -- Events are in time order and a session starts strictly after the previous event, so
+    -- the latest start so far is this event's session start: one more pass over the same
+    -- ordering, not a second partitioning by session.
     select
         *,
-        sum(case when is_session_start then 1 else 0 end) over (
-            partition by user_id, app
-            order by event_time, event_id
-            rows between unbounded preceding and current row
-        ) as session_seq
+        max(case when is_session_start then event_time end) over running as session_start
     from flagged
-
-),
-
-with_start as (
-
-    select
-        *,
-        min(event_time) over (partition by user_id, app, session_seq) as session_start
-    from numbered
-
+    window running as (
+        partition by user_id, app
+        order by event_time, event_id
+        rows between unbounded preceding and current row
+    )
 )
-
 select
     event_id,
     user_id,
@@ -94,4 +89,4 @@ select
     )                                       as session_key,
     session_start,
     {{ utc_date('session_start') }}         as session_date
-from with_start
+from numbered
