@@ -2,11 +2,14 @@
 dedup across deliveries, PII hashing, and the nothing-lost balance."""
 
 import gzip
+import hashlib
+import hmac
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from platform_assets.lake.landing import read_delivery
 from platform_assets.lake.transforms import clean_partition, keyed_hash
@@ -144,6 +147,18 @@ def test_pii_is_replaced_by_keyed_hashes(tmp_path):
     assert "Example.com" not in str(result.clean.to_dicts())
     assert "10.1.2.3" not in str(result.clean.to_dicts())
     assert "context" not in result.clean.columns
+
+
+@pytest.mark.parametrize("key", ["k", "a key longer than sha256's 64-byte block " * 2])
+def test_keyed_hash_is_standard_hmac_sha256_of_the_normalised_value(key):
+    values = pl.Series([" Ann@Example.com", None, "10.1.2.3"])
+    expected = [
+        hmac.new(key.encode(), v.strip().lower().encode(), hashlib.sha256).hexdigest()
+        if v
+        else None
+        for v in values
+    ]
+    assert keyed_hash(values, key).to_list() == expected
 
 
 def test_keyed_hash_depends_on_the_key():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from platform_assets.frames import to_polars
 from platform_assets.sources.specs import SourceSpec
 
 TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -62,7 +61,9 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
 
     Each line is parsed twice, not four times: `json_valid` is cheap, and valid JSON that
     starts with `{` is an object (no `json_type` parse); `decoded` is MATERIALIZED, as inlined
-    DuckDB would decode the line again for each field read from it."""
+    DuckDB would decode the line again for each field read from it. Only the decoded columns
+    come back from DuckDB (the line itself is not copied back), and the costly `trim` runs
+    only on lines that are not objects."""
     structure = ", ".join(
         f'"{name}": "{"JSON" if name in spec.json_fields else "VARCHAR"}"' for name in spec.fields
     )
@@ -77,26 +78,29 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     }
     columns = [f"{scrubbed.get(n, f'd.{n}')}::VARCHAR AS {n}" for n in spec.fields] + extracts
     query = f"""
-        WITH lines AS (
-            SELECT *, CASE WHEN json_valid(_record) THEN
-                CASE WHEN ltrim(_record, E' \\t\\r\\n')[1] = '{{' THEN 'OBJECT' ELSE 'OTHER' END
-            END AS _kind
-            FROM raw
-        ), decoded AS MATERIALIZED (
-            SELECT *, json_transform(
+        WITH decoded AS MATERIALIZED (
+            SELECT _record, _error, json_transform(
                 CASE WHEN _kind = 'OBJECT' THEN _record END, '{{{structure}}}'
-            ) AS d
-            FROM lines
+            ) AS d, _kind
+            FROM (
+                SELECT _record, _error, CASE WHEN json_valid(_record) THEN
+                    CASE WHEN regexp_matches(_record, '^\\s*\\{{') THEN 'OBJECT' ELSE 'OTHER' END
+                END AS _kind
+                FROM raw
+            )
         )
-        SELECT {", ".join(columns)}, * EXCLUDE (d, _kind),
+        SELECT {", ".join(columns)},
             CASE
                 WHEN _error IS NOT NULL THEN _error
+                WHEN _kind = 'OBJECT' THEN NULL
                 WHEN _record IS NULL OR trim(_record) = '' THEN 'empty_line'
                 WHEN _kind IS NULL THEN 'malformed_json'
-                WHEN _kind <> 'OBJECT' THEN 'not_a_json_object'
+                ELSE 'not_a_json_object'
             END AS _reason
         FROM decoded
     """
     with duckdb.connect() as con:
-        con.register("raw", raw)
-        return to_polars(con.sql(query))
+        con.register("raw", raw.select("_record", "_error"))
+        decoded = con.sql(query).pl()  # in raw's order (DuckDB preserves insertion order)
+    reason = decoded.get_column("_reason")
+    return pl.concat([decoded.drop("_reason"), raw, reason.to_frame()], how="horizontal")

@@ -1,7 +1,7 @@
 """Build one clean partition from its raw deliveries in bounded memory, whatever the day's size:
 
-    raw files --batches--> screen --> good parts (+ quarantine parts)     lake/transforms.py
-    good parts --minus duplicates--> staged clean file
+    raw files --batches--> screen --> staged clean file (+ quarantine parts)   lake/transforms.py
+    staged file --minus duplicates (found by key hash, rewritten only if any)--> staged file
     staged file --pandera, batch by batch, and one global key check--> published (or not)
 
 Parts live in `<lake>/.work/` and are removed afterwards; readers never see anything but a
@@ -10,6 +10,7 @@ whole published file.
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -20,10 +21,17 @@ from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+import pyarrow.parquet as pq
 
 from platform_assets.lake.quality import CLEAN_MODELS, validate_table
 from platform_assets.lake.storage import staged_path
-from platform_assets.lake.transforms import QUARANTINE_SCHEMA, duplicates, screen, without_rows
+from platform_assets.lake.transforms import (
+    QUARANTINE_SCHEMA,
+    duplicates,
+    key_hashes,
+    screen,
+    without_rows,
+)
 from platform_assets.sources.specs import SourceSpec
 
 BATCH_ROWS = 250_000
@@ -69,16 +77,17 @@ def build_partition(
     `publish`). With `publish=False` nothing is written: only the counts are returned.
     """
     with _workspace(clean) as work:
-        received = _screen_all(raw_files, spec, day, lateness_days, pii_key, work)
-        good = _scan(work, "good", CLEAN_MODELS[spec.name])
-        dropped = duplicates(good, spec)
         staged = work / "clean.parquet"
-        without_rows(good, dropped).sink_parquet(staged, compression="zstd")
+        received, hashes = _screen_all(raw_files, spec, day, lateness_days, pii_key, work)
+        dropped = duplicates(pl.scan_parquet(staged), spec, hashes)
+        if dropped.len():
+            without_rows(pl.scan_parquet(staged), dropped).sink_parquet(work / "deduplicated")
+            os.replace(work / "deduplicated", staged)
         failure = contract_failures(staged, spec)
-        rejected = _scan(work, "quarantine")
+        rejected = _quarantined(work)
         result = BuiltPartition(
             received=received,
-            clean=_rows(staged),
+            clean=_rows(pl.scan_parquet(staged)),
             quarantined=_rows(rejected),
             duplicates=dropped.len(),
             reasons=rejected.group_by("_reason").len().sort("len", descending=True).collect(),
@@ -86,9 +95,11 @@ def build_partition(
             failure=failure,
         )
         if publish:
-            _move(rejected, quarantine)
+            with staged_path(quarantine) as staged_quarantine:
+                rejected.sink_parquet(staged_quarantine, compression="zstd")
             if failure is None:
-                _move(pl.scan_parquet(staged), clean)
+                clean.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, clean)  # same file system: the lake root
     return result
 
 
@@ -117,16 +128,45 @@ def contract_failures(path: Path, spec: SourceSpec) -> str | None:
     )
 
 
-def _screen_all(raw_files, spec, day, lateness_days, pii_key, work: Path) -> int:
-    received = 0
-    for number, batch in enumerate(_raw_batches(raw_files)):
-        screened = screen(batch, spec, day, lateness_days=lateness_days, pii_key=pii_key)
-        received += screened.received
-        if screened.good.height:
-            screened.good.write_parquet(work / f"good-{number:05}.parquet")
-        if screened.quarantine.height:
-            screened.quarantine.write_parquet(work / f"quarantine-{number:05}.parquet")
-    return received
+def _screen_all(raw_files, spec, day, lateness_days, pii_key, work: Path):
+    """Screen every raw batch: good rows go to one parquet file (`clean.parquet`, in received
+    order), rejected rows to quarantine parts. Returns rows received and the key hash of each
+    good row, for dedup."""
+    schema = {
+        name: col.dtype.type for name, col in CLEAN_MODELS[spec.name].to_schema().columns.items()
+    }
+    received, hashes = 0, []
+    with _ParquetAppender(work / "clean.parquet", schema) as good:
+        for number, batch in enumerate(_raw_batches(raw_files)):
+            screened = screen(batch, spec, day, lateness_days=lateness_days, pii_key=pii_key)
+            received += screened.received
+            good.append(screened.good)
+            hashes.append(key_hashes(screened.good, spec))
+            if screened.quarantine.height:
+                screened.quarantine.write_parquet(work / f"quarantine-{number:05}.parquet")
+    return received, pl.concat(hashes) if hashes else pl.Series("_hash", [], pl.UInt64)
+
+
+class _ParquetAppender:
+    """One parquet file written batch by batch (polars cannot append to a parquet file)."""
+
+    def __init__(self, path: Path, schema: dict):
+        self.path, self.schema = path, schema
+        self.writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> _ParquetAppender:
+        return self
+
+    def append(self, frame: pl.DataFrame) -> None:
+        table = frame.cast(self.schema).to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is None:  # nothing screened: an empty file with the clean schema
+            self.append(pl.DataFrame(schema=self.schema))
+        self.writer.close()
 
 
 def _raw_batches(raw_files: list[Path]) -> Iterator[pl.DataFrame]:
@@ -135,23 +175,13 @@ def _raw_batches(raw_files: list[Path]) -> Iterator[pl.DataFrame]:
         yield from pl.scan_parquet(path).collect_batches(chunk_size=BATCH_ROWS)
 
 
-def _scan(work: Path, kind: str, model=None) -> pl.LazyFrame:
-    parts = sorted(work.glob(f"{kind}-*.parquet"))
-    if parts:
-        return pl.scan_parquet(parts)
-    if model is not None:
-        return pl.LazyFrame(schema={n: c.dtype.type for n, c in model.to_schema().columns.items()})
-    return pl.LazyFrame(schema=QUARANTINE_SCHEMA)
+def _quarantined(work: Path) -> pl.LazyFrame:
+    parts = sorted(work.glob("quarantine-*.parquet"))
+    return pl.scan_parquet(parts) if parts else pl.LazyFrame(schema=QUARANTINE_SCHEMA)
 
 
-def _rows(frame: pl.LazyFrame | Path) -> int:
-    lazy = pl.scan_parquet(frame) if isinstance(frame, Path) else frame
-    return lazy.select(pl.len()).collect().item()
-
-
-def _move(frame: pl.LazyFrame, final: Path) -> None:
-    with staged_path(final) as staged:
-        frame.sink_parquet(staged, compression="zstd")
+def _rows(frame: pl.LazyFrame) -> int:
+    return frame.select(pl.len()).collect().item()
 
 
 @contextmanager
