@@ -3,6 +3,7 @@
 
 import hashlib
 import json
+import math
 from datetime import timedelta
 
 import dagster as dg
@@ -12,13 +13,37 @@ from dagster_duckdb import DuckDBResource
 from platform_assets.frames import to_polars
 from platform_assets.lake.storage import clean_files, features_path, write_parquet_atomically
 from platform_assets.metadata import preview
-from platform_assets.ml.features import FEATURE_COLUMNS, cutoff_of, purchase_labels, user_features
+from platform_assets.ml.features import (
+    CATEGORY_EVENTS,
+    FEATURE_COLUMNS,
+    cutoff_of,
+    purchase_labels,
+    user_features,
+)
 from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions, partition_days
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage
 
 FEATURES_CODE_VERSION = "1"
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
+# Features are computed per shard of users (`hash(user_id) % shards`), at most about
+# SHARD_EVENTS events of the window at a time: the step's memory stays bounded on big days.
+SHARD_EVENTS = 2_000_000
+IN_SHARD = "hash(user_id) % ? = ?"
+# The events of the feature window, slimmed for memory: the session as a 64-bit hash
+# (features only count distinct sessions), the product only where a category is looked up.
+EVENTS_SQL = f"""
+    SELECT user_id, hash(session_key) AS session_key, event_type, event_time,
+        CASE WHEN list_contains(?, event_type) THEN product_id END AS product_id
+    FROM marts.fct_events
+    WHERE event_time >= ? AND event_time < ? AND {IN_SHARD}
+"""
+ORDERS_SQL = f"SELECT * FROM marts.fct_order_history WHERE {IN_SHARD}"
+# All clean user records (PII-safe); `users_as_of` keeps those known by each day.
+USERS_SQL = f"""
+    SELECT user_id, country, signup_at, marketing_opt_in, _delivery_date, _ingested_at
+    FROM read_parquet(?) WHERE {IN_SHARD}
+"""
 
 
 @dg.asset(
@@ -42,43 +67,47 @@ def user_features_asset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage
 ) -> dg.MaterializeResult:
     days = partition_days(context)
-    start = cutoff_of(days[0]) - timedelta(days=29)
+    window = [cutoff_of(days[0]) - timedelta(days=29), cutoff_of(days[-1])]
+    users_files = [str(f) for f in clean_files(lake.lake_root, "users")]
+    per_day: dict = {day: [] for day in days}
     with duckdb.get_connection() as con:
-        events = query(
-            con,
-            "SELECT user_id, session_key, event_type, event_time, product_id FROM marts.fct_events "
-            "WHERE event_time >= ? AND event_time < ?",
-            [start, cutoff_of(days[-1])],
-        )
-        orders = query(con, "SELECT * FROM marts.fct_order_history")
         products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
-    users = _clean_users(lake)
-    rows = []
-    for day in days:
-        frame = user_features(events, orders, products, users, day)
+        shards = user_shards(con, window)
+        for shard in [[shards, i] for i in range(shards)]:
+            events = query(con, EVENTS_SQL, [list(CATEGORY_EVENTS), *window, *shard])
+            orders = query(con, ORDERS_SQL, shard)
+            users = query(con, USERS_SQL, [users_files, *shard])
+            for day in days:
+                per_day[day].append(user_features(events, orders, products, users, day))
+    for day, frames in per_day.items():
+        frame = pl.concat(frames)
         write_parquet_atomically(
             frame, features_path(lake.lake_root, "user_features", f"as_of_date={day}")
         )
         context.add_asset_metadata(
-            {"dagster/row_count": frame.height, "preview": preview(frame)},
+            {"dagster/row_count": frame.height, "shards": shards, "preview": preview(frame)},
             partition_key=day.isoformat(),
         )
-        rows.append(frame)
-        context.log.info(f"user_features {day}: {frame.height} users")
-    table = pl.concat(rows)
+        context.log.info(f"user_features {day}: {frame.height} users, {shards} shard(s)")
+    table = pl.concat(frame for frames in per_day.values() for frame in frames)
     with duckdb.get_connection() as con:
         _replace_days(con, table, days)
     return dg.MaterializeResult()
 
 
+def user_shards(con, window: list) -> int:
+    """How many shards of users the window's events are split into (features are per user, so
+    each shard is computed on its own, in bounded memory)."""
+    events = con.sql(
+        "SELECT count(*) FROM marts.fct_events WHERE event_time >= ? AND event_time < ?",
+        params=window,
+    ).fetchall()[0][0]
+    return max(1, math.ceil(events / SHARD_EVENTS))
+
+
 def query(con, sql: str, params: list | None = None) -> pl.DataFrame:
     """A warehouse query as polars (timestamps labelled `UTC`)."""
     return to_polars(con.sql(sql, params=params))
-
-
-def _clean_users(lake: LakeStorage) -> pl.DataFrame:
-    """All clean user records (PII-safe); `users_as_of` keeps those known by each day."""
-    return pl.concat([pl.read_parquet(f) for f in clean_files(lake.lake_root, "users")])
 
 
 def _replace_days(con, table: pl.DataFrame, days) -> None:
