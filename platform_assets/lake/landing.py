@@ -50,7 +50,9 @@ def write_delivery(
         files,
         spec,
         lambda bad: scan_delivery(files, spec, delivery_date, ingested_at, bad).sink_parquet(
-            path, compression="zstd"
+            path,
+            compression="zstd",
+            compression_level=1,  # level 3: 50% slower, same size
         ),
     )
 

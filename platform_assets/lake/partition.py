@@ -160,7 +160,9 @@ class _ParquetAppender:
     def append(self, frame: pl.DataFrame) -> None:
         table = frame.cast(self.schema).to_arrow()
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(
+                self.path, table.schema, compression="zstd", compression_level=1
+            )
         self.writer.write_table(table)
 
     def __exit__(self, *exc) -> None:
