@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
 MANIFEST := dbt/target/manifest.json
 
-.PHONY: install dev test test-daemon bench-latency lint format clean screenshots
+.PHONY: install dev test test-daemon bench bench-latency lint format clean screenshots
 
 install: $(VENV)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -61,6 +61,11 @@ test: install lint
 # Only the real-daemon tests (sensors, automation, backfill, alerts; part of `make test`).
 test-daemon: install
 	PLATFORM_ENV=test $(BIN)/python -m pytest -m daemon -s tests/test_automation_daemon.py
+
+# The platform against raw polars + DuckDB and pandas on one simulated day (README, Performance).
+BENCH_EVENTS ?= 1000000
+bench: install
+	$(BIN)/data-platform bench --events-per-day $(BENCH_EVENTS) --output bench-$(BENCH_EVENTS).json
 
 # Delivery landed -> its user_features, through the real daemon: median of 5 with a breakdown.
 bench-latency: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -46,8 +47,21 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
-    bench = commands.add_parser("bench", help="benchmarks", description="Benchmarks.")
-    benchmarks = bench.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    bench = commands.add_parser(
+        "bench",
+        help="benchmarks: the platform against raw polars + DuckDB and pandas",
+        description="Simulate one day of deliveries, then run on it one after another: the "
+        "platform's daily_pipeline through Dagster, the same transformations as a straight "
+        "polars + DuckDB script, and the pandas + pandera way; fail if their outputs differ. "
+        "Prints a table and writes JSON. Run from the repository's root. "
+        "`bench latency` measures delivery-to-features latency through the daemon instead.",
+    )
+    bench.add_argument("--events-per-day", type=_positive, default=1_000_000)
+    bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument("--output", type=Path, help="write the result as JSON here")
+    bench.add_argument("--workdir", type=Path, help="keep data, logs and outputs here")
+    bench.set_defaults(run=_run_bench)
+    benchmarks = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     cmd = benchmarks.add_parser(
         "latency",
         help="delivery landed -> its user_features, through the real daemon",
@@ -63,6 +77,20 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--seed", type=int, default=7)
     cmd.add_argument("--workdir", type=Path, help="keep the instance and data here (default: temp)")
     cmd.set_defaults(run=_run_bench_latency)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from platform_assets.bench.throughput import BenchmarkFailed, run, table
+
+    try:
+        result = run(Path.cwd(), args.events_per_day, args.seed, args.workdir)
+    except (FileNotFoundError, BenchmarkFailed) as exc:
+        print(f"data-platform bench: {exc}", file=sys.stderr)
+        return 1
+    print(table(result))
+    if args.output:
+        args.output.write_text(json.dumps(result, indent=2))
+    return 0
 
 
 def _run_bench_latency(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from platform_assets.bench.daemon import (
     wait_for_materialization,
     wait_until_idle,
 )
+from platform_assets.bench.measure import step_seconds
 from platform_assets.simulate import simulate
 
 STAGES = ("sensor", "queue", "code_load", "lake", "warehouse", "features", "other", "total")
@@ -45,23 +46,16 @@ def breakdown(
 ) -> dict[str, float]:
     """Stage durations (seconds) of one delivery. `events` are the run's
     (event type name, step key, timestamp); `done` is when `user_features` was materialized."""
+    events = list(events)
     stages = dict.fromkeys(STAGES, 0.0)
-    started: dict[str, float] = {}
-    launched = begun = None
-    for kind, step, at in sorted(events, key=lambda e: e[2]):
-        if kind == "RUN_STARTING":
-            launched = at
-        elif kind == "RUN_START":
-            begun = at
-        elif kind == "STEP_START" and step:
-            started[step] = at
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
-            if step == "warehouse_models":
-                stages["warehouse"] += at - started.pop(step)
-            elif step != "user_features":
-                stages["lake"] += at - started.pop(step)
-    if "user_features" in started:  # its step, until the materialization we waited for
-        stages["features"] = done - started["user_features"]
+    first = {kind: at for kind, _, at in sorted(events, key=lambda e: e[2], reverse=True)}
+    launched, begun = first.get("RUN_STARTING"), first.get("RUN_START")
+    steps = step_seconds(e for e in events if e[1] != "user_features")
+    stages["warehouse"] = steps.pop("warehouse_models", 0.0)
+    stages["lake"] = sum(steps.values())
+    features = [at for kind, step, at in events if (kind, step) == ("STEP_START", "user_features")]
+    if features:  # its step, until the materialization we waited for
+        stages["features"] = done - features[0]
     launched = launched or run_created
     begun = begun or launched
     stages["sensor"] = run_created - dropped

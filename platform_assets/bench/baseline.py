@@ -1,0 +1,30 @@
+"""One baseline of `data-platform bench` in its own process, so that its time and memory are
+its own: `python -m platform_assets.bench.baseline raw|pandas --landing ... --result F.json`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="platform_assets.bench.baseline")
+    parser.add_argument("name", choices=["raw", "pandas"])
+    parser.add_argument("--landing", type=Path, required=True)
+    parser.add_argument("--day", type=date.fromisoformat, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--result", type=Path, required=True, help="checksums, as JSON")
+    parser.add_argument("--pii-key", required=True)
+    args = parser.parse_args(argv)
+    if args.name == "raw":
+        from platform_assets.bench.raw import run
+    else:
+        from platform_assets.bench.pandas_way import run
+    checksums = run(args.landing, args.workdir, args.day, args.pii_key)
+    args.result.write_text(json.dumps(checksums, indent=2))
+
+
+if __name__ == "__main__":
+    main()

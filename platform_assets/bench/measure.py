@@ -1,0 +1,95 @@
+"""Run a command as a child process tree and measure its wall time and peak memory; time a
+run's steps from its events."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+
+
+def measure(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Measured:
+    """Run `command`, its output to `log`. Peak RSS is the larger of: the sum over the live
+    process tree, sampled every 50 ms (dbt runs beside the Dagster process), and the largest
+    peak of any single process of the tree (its `VmHWM`), which catches spikes between samples.
+    (Not `wait4`'s maxrss: a forked child starts with its parent's high-water mark.)"""
+    with log.open("w") as out:
+        began = time.perf_counter()
+        child = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        sampler = _TreeSampler(child.pid)
+        sampler.start()
+        child.wait()
+        seconds = time.perf_counter() - began
+        sampler.stop()
+    return Measured(round(seconds, 2), round(sampler.peak_mb, 1), child.returncode)
+
+
+class _TreeSampler(threading.Thread):
+    def __init__(self, root: int, interval: float = 0.05):
+        super().__init__(daemon=True)
+        self.root, self.interval, self.peak_mb = root, interval, 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, *tree_memory_mb(self.root))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """(resident memory of `root` and all its descendants, the largest peak of one of them),
+    in MiB; zeros once the tree is gone."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    rss = hwm = 0
+    for pid in tree:
+        status = _status(pid)
+        rss += status.get("VmRSS", 0)
+        hwm = max(hwm, status.get("VmHWM", 0))
+    return rss / 1024, hwm / 1024
+
+
+def _status(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/<pid>/status ({} if the process is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = (line.split(":", 1) for line in lines if line.endswith(" kB"))
+    return {name: int(value.split()[0]) for name, value in fields}
+
+
+def step_seconds(events) -> dict[str, float]:
+    """Seconds of each step, from a run's (event type name, step key, timestamp) events."""
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for kind, step, at in sorted(events, key=lambda e: e[2]):
+        if kind == "STEP_START" and step:
+            started[step] = at
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
+            seconds[step] = at - started.pop(step)
+    return seconds

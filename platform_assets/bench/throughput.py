@@ -1,0 +1,197 @@
+"""`data-platform bench`: the platform against its engines and against the pandas way, on the
+same simulated day, one after another, each in its own process tree:
+
+    platform  `dagster job execute -m platform_assets -j daily_pipeline` for the day: the code,
+              resources and executor users run, landing -> user_features, stages from its events
+    raw       the same transformations as one straight polars + DuckDB script (bench/raw.py)
+    pandas    ingestion, validation and aggregation the tutorial way (bench/pandas_way.py)
+
+Each baseline's checksums (counts and money sums, bench/checksums.py) must equal the
+platform's, or the benchmark fails. Peak RSS covers each variant's whole process tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform as host
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+
+from platform_assets.bench.checksums import differences, platform_checksums
+from platform_assets.bench.daemon import platform_environ
+from platform_assets.bench.measure import Measured, measure, step_seconds
+from platform_assets.resources import DEV_PII_HASH_KEY
+from platform_assets.simulate import simulate
+from platform_assets.warehouse.assets import dbt_target_path
+
+DAY = date(2026, 3, 1)
+PACKAGES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "polars", "pandera")
+PACKAGES += ("pandas",)
+STEP_STAGES = {"warehouse_models": "warehouse", "user_features": "features"}
+LOAD_SCRIPT = """
+import os, time
+began = time.perf_counter()
+from platform_assets.definitions import build_definitions
+build_definitions(os.environ).get_repository_def()
+print(time.perf_counter() - began)
+"""
+
+
+class BenchmarkFailed(Exception):
+    pass
+
+
+def run(repo: Path, events_per_day: int, seed: int, workdir: Path | None) -> dict:
+    """Simulate one day, measure the three variants on it, compare their outputs."""
+    if not (repo / "dagster.yaml").exists():
+        raise FileNotFoundError(f"no dagster.yaml in {repo}: run from the repository's root")
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return _run(repo, events_per_day, seed, workdir)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        return _run(repo, events_per_day, seed, Path(tmp))
+
+
+def _run(repo: Path, events_per_day: int, seed: int, workdir: Path) -> dict:
+    home = workdir / "platform"
+    report = simulate(home / "landing", DAY, 1, events_per_day, seed)
+    env = platform_environ(home, workdir / "dagster_home")
+    platform, stages = _platform(repo, workdir, env)
+    expected = platform_checksums(home, home / "warehouse.duckdb", DAY)
+    raw = _baseline("raw", repo, workdir, env, expected)
+    pandas = _baseline("pandas", repo, workdir, env, expected)
+    in_steps = sum(stages.values())
+    return {
+        "events": report["app_events"]["rows"],
+        "day": DAY.isoformat(),
+        "platform_seconds": platform.seconds,
+        "raw_seconds": raw.seconds,
+        "pandas_seconds": pandas.seconds,
+        "platform_over_raw": round(platform.seconds / raw.seconds, 2),
+        "pandas_over_platform": round(pandas.seconds / platform.seconds, 2),
+        "platform_peak_rss_mb": platform.peak_rss_mb,
+        "raw_peak_rss_mb": raw.peak_rss_mb,
+        "pandas_peak_rss_mb": pandas.peak_rss_mb,
+        "stages": {name: round(seconds, 2) for name, seconds in stages.items()},
+        "orchestration_seconds": round(platform.seconds - in_steps, 2),
+        "code_location_load_seconds": code_location_load_seconds(repo, env),
+        "checksums": expected,
+        "versions": {name: version(name) for name in PACKAGES},
+        "machine": machine(),
+    }
+
+
+def _platform(repo: Path, workdir: Path, env: dict) -> tuple[Measured, dict[str, float]]:
+    dagster_home = Path(env["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_bytes((repo / "dagster.yaml").read_bytes())
+    _parse_dbt_project(repo, env)
+    tags = json.dumps({"dagster/partition": DAY.isoformat()})
+    command = [_script("dagster"), "job", "execute", "-m", "platform_assets"]
+    command += ["-j", "daily_pipeline", "--tags", tags]
+    measured = _checked(measure(command, env, repo, workdir / "platform.log"), workdir, "platform")
+    return measured, stage_seconds(_step_events(dagster_home))
+
+
+def _parse_dbt_project(repo: Path, env: dict) -> None:
+    """Parse the dbt project for this platform home before timing, as a deployment does once:
+    dbt's saved parse depends on the warehouse path and lake root, so the first run of a new
+    home would otherwise re-parse the whole project (5-7 s), which no later run pays."""
+    home = Path(env["PLATFORM_HOME"])
+    warehouse = str(home / "warehouse.duckdb")
+    dbt_env = {
+        **env,
+        "PLATFORM_WAREHOUSE_PATH": warehouse,
+        "PLATFORM_LAKE_ROOT": str(home / "lake"),
+    }
+    command = [_script("dbt"), "parse", "--quiet", "--target", env["PLATFORM_ENV"]]
+    command += ["--target-path", str(dbt_target_path(warehouse))]
+    subprocess.run(command, env=dbt_env, cwd=repo / "dbt", check=True)
+
+
+def _baseline(name: str, repo: Path, workdir: Path, env: dict, expected: dict) -> Measured:
+    result = workdir / f"{name}.json"
+    command = [sys.executable, "-m", "platform_assets.bench.baseline", name]
+    command += ["--landing", env["PLATFORM_HOME"] + "/landing", "--day", DAY.isoformat()]
+    command += ["--workdir", str(workdir / name), "--result", str(result)]
+    command += ["--pii-key", env.get("PLATFORM_PII_HASH_KEY") or DEV_PII_HASH_KEY]
+    measured = _checked(measure(command, env, repo, workdir / f"{name}.log"), workdir, name)
+    wrong = differences(expected, json.loads(result.read_text()))
+    if wrong:
+        raise BenchmarkFailed(f"{name} differs from the platform:\n  " + "\n  ".join(wrong))
+    return measured
+
+
+def _checked(measured: Measured, workdir: Path, name: str) -> Measured:
+    if measured.returncode != 0:
+        log = workdir / f"{name}.log"
+        tail = "\n".join(log.read_text().splitlines()[-20:])
+        raise BenchmarkFailed(f"{name} exited with {measured.returncode} (log {log}):\n{tail}")
+    return measured
+
+
+def _step_events(dagster_home: Path) -> list[tuple[str, str | None, float]]:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        (run,) = instance.get_run_records(limit=1)
+        return [
+            (e.dagster_event_type.name, e.step_key, e.timestamp)
+            for e in instance.all_logs(run.dagster_run.run_id)
+            if e.is_dagster_event
+        ]
+
+
+def stage_seconds(events) -> dict[str, float]:
+    """Seconds per stage: lake (raw_* and clean_* steps), warehouse (dbt), features."""
+    stages = {"lake": 0.0, "warehouse": 0.0, "features": 0.0}
+    for step, seconds in step_seconds(events).items():
+        stages[STEP_STAGES.get(step, "lake")] += seconds
+    return stages
+
+
+def code_location_load_seconds(repo: Path, env: dict) -> float:
+    """Import the code location and build its definitions (dbt manifest included) in a fresh
+    interpreter, as a run process does; the interpreter's own start is not counted."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT], env=env, cwd=repo, capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise BenchmarkFailed(f"loading the code location failed:\n{out.stderr[-2000:]}")
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+
+
+def machine() -> dict:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(memory, 1),
+        "python": host.python_version(),
+        "system": f"{host.system()} {host.machine()}",
+    }
+
+
+def table(result: dict) -> str:
+    """The printed summary."""
+    rows = [
+        ("platform", result["platform_seconds"], result["platform_peak_rss_mb"]),
+        ("raw", result["raw_seconds"], result["raw_peak_rss_mb"]),
+        ("pandas", result["pandas_seconds"], result["pandas_peak_rss_mb"]),
+    ]
+    lines = [f"{result['events']:,} events on {result['day']}", f"{'':<10}{'s':>10}{'MB':>10}"]
+    lines += [f"{name:<10}{s:>10.1f}{mb:>10.0f}" for name, s, mb in rows]
+    lines.append(f"platform/raw {result['platform_over_raw']:.2f}   ")
+    lines[-1] += f"pandas/platform {result['pandas_over_platform']:.2f}"
+    stages = "  ".join(f"{k} {v:.1f}" for k, v in result["stages"].items())
+    lines.append(f"platform stages: {stages}  orchestration {result['orchestration_seconds']:.1f}")
+    lines.append(f"code location load {result['code_location_load_seconds']:.1f} s")
+    return "\n".join(lines)
+
+
+def _script(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))

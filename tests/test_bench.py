@@ -1,0 +1,109 @@
+"""`data-platform bench`: the platform and its two baselines on the same simulated day, their
+outputs compared. The smoke test runs the real thing at 100k events (no timing assertions:
+figures are for the README, measured by the benchmark itself)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from platform_assets.bench.checksums import differences
+from platform_assets.bench.daemon import platform_environ
+from platform_assets.bench.measure import measure
+from platform_assets.bench.throughput import DAY, BenchmarkFailed, _baseline, stage_seconds
+from platform_assets.cli import main
+from platform_assets.simulate import simulate
+
+CHECKSUMS = {
+    "clean_rows": {"app_events": 10, "orders": 2},
+    "revenue": {"EUR": {"orders": 2, "gross_revenue": "10.00", "net_revenue": "10.00"}},
+    "user_features": {"rows": 3},
+}
+
+
+def test_equal_checksums_have_no_differences():
+    assert differences(CHECKSUMS, json.loads(json.dumps(CHECKSUMS))) == []
+
+
+def test_a_different_sum_or_count_is_named():
+    other = json.loads(json.dumps(CHECKSUMS))
+    other["revenue"]["EUR"]["net_revenue"] = "9.99"
+    other["clean_rows"]["orders"] = 3
+    assert differences(CHECKSUMS, other) == [
+        "clean_rows.orders: expected 2, got 3",
+        "revenue.EUR.net_revenue: expected '10.00', got '9.99'",
+    ]
+
+
+def test_a_baseline_may_leave_out_features_but_not_the_required_sections():
+    without_features = {k: v for k, v in CHECKSUMS.items() if k != "user_features"}
+    assert differences(CHECKSUMS, without_features) == []
+    assert differences(CHECKSUMS, {"revenue": CHECKSUMS["revenue"]}) == ["clean_rows: missing"]
+
+
+def test_stages_are_the_steps_seconds_grouped():
+    events = [
+        ("STEP_START", "raw_orders", 1.0),
+        ("STEP_SUCCESS", "raw_orders", 2.0),
+        ("STEP_START", "clean_orders", 2.0),
+        ("STEP_SUCCESS", "clean_orders", 2.5),
+        ("STEP_START", "warehouse_models", 3.0),
+        ("STEP_SUCCESS", "warehouse_models", 7.0),
+        ("STEP_START", "user_features", 7.0),
+        ("STEP_SUCCESS", "user_features", 7.25),
+    ]
+    assert stage_seconds(events) == {"lake": 1.5, "warehouse": 4.0, "features": 0.25}
+
+
+def test_peak_memory_covers_the_childs_own_children(tmp_path):
+    grandchild = "b = bytearray(300 * 2**20); import time; time.sleep(0.5)"
+    script = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    measured = measure([sys.executable, "-c", script], {}, tmp_path, tmp_path / "log")
+    assert measured.returncode == 0
+    assert measured.peak_rss_mb > 300
+
+
+def test_a_small_child_of_a_big_parent_is_measured_small(tmp_path):
+    ballast = bytearray(400 * 2**20)  # the bench process holds Dagster and the data it read
+    measured = measure([sys.executable, "-c", "pass"], {}, tmp_path, tmp_path / "log")
+    assert len(ballast) and measured.peak_rss_mb < 100
+
+
+@pytest.mark.integration
+def test_the_benchmark_runs_all_three_on_one_day_and_their_outputs_agree(tmp_path, capsys):
+    output = tmp_path / "bench.json"
+    code = main(
+        [
+            "bench",
+            "--events-per-day",
+            "100000",
+            "--output",
+            str(output),
+            "--workdir",
+            str(tmp_path / "work"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(output.read_text())
+    assert result["events"] > 100_000 * 0.9
+    for key in ("platform_seconds", "raw_seconds", "pandas_seconds", "platform_peak_rss_mb"):
+        assert result[key] > 0
+    assert result["platform_over_raw"] == round(
+        result["platform_seconds"] / result["raw_seconds"], 2
+    )
+    assert set(result["stages"]) == {"lake", "warehouse", "features"}
+    assert 0 < result["orchestration_seconds"] < result["platform_seconds"]
+    assert result["checksums"]["clean_rows"]["app_events"] == result["events"]
+    assert {"dagster", "dbt-core", "polars", "duckdb", "pandera"} <= set(result["versions"])
+    assert "platform/raw" in capsys.readouterr().out
+
+
+def test_a_baseline_that_disagrees_with_the_platform_fails_the_benchmark(tmp_path):
+    home = tmp_path / "platform"
+    simulate(home / "landing", DAY, 1, 2000, seed=3)
+    env = platform_environ(home, tmp_path / "dagster_home")
+    wrong = {"clean_rows": {"app_events": 1}, "revenue": {}}
+    with pytest.raises(BenchmarkFailed, match="pandas differs from the platform") as failed:
+        _baseline("pandas", Path.cwd(), tmp_path, env, wrong)
+    assert "clean_rows.app_events: expected 1, got " in str(failed.value)
