@@ -34,7 +34,9 @@ from platform_assets.lake.transforms import (
 )
 from platform_assets.sources.specs import SourceSpec
 
-BATCH_ROWS = 250_000
+# Rows per batch. clean_app_events of a 10M-event day: 150k, 1.76 GB peak in 71 s; 250k,
+# 2.06 GB in 68 s; 100k, 1.5 GB in 86 s.
+BATCH_ROWS = 150_000
 
 
 @dataclass(frozen=True)
