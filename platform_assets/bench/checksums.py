@@ -62,30 +62,27 @@ def platform_checksums(home: Path, warehouse: Path, day: date) -> dict:
         clean_rows[source] = _parquet_rows(path) if path.exists() else 0
     features = features_path(lake, "user_features", f"as_of_date={day}")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        revenue = con.sql(
-            "SELECT currency, orders, gross_revenue, net_revenue FROM marts.fct_daily_revenue "
-            "WHERE date = ?",
-            params=[day],
-        ).fetchall()
-        engagement = con.sql(
-            "SELECT app, dau, events, purchasing_users FROM marts.fct_daily_engagement "
-            "WHERE date = ?",
-            params=[day],
-        ).fetchall()
-        events = con.sql(
-            "SELECT count(*) FROM marts.fct_events WHERE event_date = ?", params=[day]
-        ).fetchall()[0][0]
-        user_features = con.sql(
-            "SELECT count(*), sum(events_28d), sum(orders_total), sum(revenue_total) "
-            "FROM read_parquet(?)",
-            params=[str(features)],
-        ).fetchall()[0]
+        return warehouse_checksums(con, clean_rows, features, day)
+
+
+def warehouse_checksums(con, clean_rows: dict, features: Path, day: date) -> dict:
+    """All sections, from a warehouse connection with the marts of `day` and the day's
+    `user_features` parquet file; `clean_rows` counted by the caller."""
+
+    def rows(sql: str, params: list) -> list[tuple]:
+        return con.sql(sql, params=params).fetchall()
+
+    revenue = "SELECT currency, orders, gross_revenue, net_revenue FROM marts.fct_daily_revenue"
+    engagement = "SELECT app, dau, events, purchasing_users FROM marts.fct_daily_engagement"
+    user_features = "SELECT count(*), sum(events_28d), sum(orders_total), sum(revenue_total)"
     return {
         "clean_rows": clean_rows,
-        "events": events,
-        "revenue": revenue_section(revenue),
-        "engagement": engagement_section(engagement),
-        "user_features": user_features_section(*user_features),
+        "events": rows("SELECT count(*) FROM marts.fct_events WHERE event_date = ?", [day])[0][0],
+        "revenue": revenue_section(rows(f"{revenue} WHERE date = ?", [day])),
+        "engagement": engagement_section(rows(f"{engagement} WHERE date = ?", [day])),
+        "user_features": user_features_section(
+            *rows(f"{user_features} FROM read_parquet(?)", [str(features)])[0]
+        ),
     }
 
 

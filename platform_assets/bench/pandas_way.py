@@ -33,7 +33,7 @@ from pandera.typing import Series
 from platform_assets.bench.checksums import engagement_section, revenue_section
 from platform_assets.lake.parse import TRUE_FALSE
 from platform_assets.lake.quality import CURRENCY, PRODUCT_EVENTS, UNIQUENESS_CHECKS
-from platform_assets.sources.specs import APPS, EVENT_TYPES, ORDER_STATUSES
+from platform_assets.sources.specs import APP_EVENTS, APPS, EVENT_TYPES, ORDER_STATUSES
 
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 ORDER = ["_delivery_date", "_source_file", "_line_number"]
@@ -222,19 +222,7 @@ SOURCES = {
     "products": clean_products,
     "users": clean_users,
 }
-APP_EVENT_FIELDS = [
-    "event_id",
-    "user_id",
-    "session_id",
-    "app",
-    "event_type",
-    "event_time",
-    "product_id",
-    "price",
-    "currency",
-    "properties",
-    "context",
-]
+APP_EVENT_FIELDS = list(APP_EVENTS.fields)
 USER_FIELDS = ["user_id", "email", "full_name", "country", "signup_at", "marketing_opt_in"]
 
 

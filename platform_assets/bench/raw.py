@@ -28,11 +28,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from platform_assets.bench.checksums import (
-    engagement_section,
-    revenue_section,
-    user_features_section,
-)
+from platform_assets.bench.checksums import warehouse_checksums
 from platform_assets.frames import to_polars
 from platform_assets.ml.features import cutoff_of, user_features
 from platform_assets.sources.specs import SOURCES, SourceSpec
@@ -547,32 +543,10 @@ def _features(con, workdir: Path, day: date) -> None:
 def checksums(con, workdir: Path, day: date) -> dict:
     """The benchmark's checksums (platform_assets.bench.checksums), read back from the clean
     parquet files, the warehouse and the features file that `run` wrote."""
-
-    def rows(sql: str, params=None) -> list[tuple]:
-        return con.sql(sql, params=params).fetchall()
-
     clean_rows = {
-        source: rows(f"SELECT count(*) FROM read_parquet('{clean_file(workdir, source)}')")[0][0]
+        source: con.sql(
+            f"SELECT count(*) FROM read_parquet('{clean_file(workdir, source)}')"
+        ).fetchall()[0][0]
         for source in SOURCES
     }
-    revenue = rows(
-        "SELECT currency, orders, gross_revenue, net_revenue FROM marts.fct_daily_revenue "
-        "WHERE date = ?",
-        [day],
-    )
-    engagement = rows(
-        "SELECT app, dau, events, purchasing_users FROM marts.fct_daily_engagement WHERE date = ?",
-        [day],
-    )
-    events = rows("SELECT count(*) FROM marts.fct_events WHERE event_date = ?", [day])[0][0]
-    features = rows(
-        "SELECT count(*), sum(events_28d), sum(orders_total), sum(revenue_total) "
-        f"FROM read_parquet('{features_file(workdir)}')"
-    )[0]
-    return {
-        "clean_rows": clean_rows,
-        "events": events,
-        "revenue": revenue_section(revenue),
-        "engagement": engagement_section(engagement),
-        "user_features": user_features_section(*features),
-    }
+    return warehouse_checksums(con, clean_rows, features_file(workdir), day)
