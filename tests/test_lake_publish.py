@@ -96,28 +96,37 @@ def test_a_partition_failing_its_contract_is_not_published(tmp_path, monkeypatch
     ]
 
 
-def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypatch):
-    rows = [
-        {
-            "_source_file": "orders.csv",
-            "_ingested_at": T,
-            "_delivery_date": DAY,
-            "order_id": order_id,
-            "user_id": "u1",
-            "status": "paid",
-            "amount": 1.0,
-            "currency": "EUR",
-            "created_at": T,
-            "updated_at": T,
-            "updated_date": DAY,
-        }
-        for order_id in ("o1", "o2", "o3", "o1")
-    ]
+def staged_orders(tmp_path, *order_ids: str):
+    """A staged clean orders file with one row per id (same updated_at: an id twice is a
+    duplicate key)."""
+    row = {
+        "_source_file": "orders.csv",
+        "_ingested_at": T,
+        "_delivery_date": DAY,
+        "user_id": "u1",
+        "status": "paid",
+        "amount": 1.0,
+        "currency": "EUR",
+        "created_at": T,
+        "updated_at": T,
+        "updated_date": DAY,
+    }
     schema = {k: v.type for k, v in CleanOrders.to_schema().dtypes.items()}
     path = tmp_path / "staged.parquet"
-    pl.DataFrame(rows).cast(schema).write_parquet(path)
+    frame = pl.DataFrame([{**row, "order_id": order_id} for order_id in order_ids])
+    frame.cast(schema).select(list(schema)).write_parquet(path)
+    return path
+
+
+def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypatch):
+    path = staged_orders(tmp_path, "o1", "o2", "o3", "o1")
     monkeypatch.setattr(partition, "BATCH_ROWS", 2)
     failure = contract_failures(path, SOURCES["orders"])
+    assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"
+
+
+def test_a_duplicate_key_within_one_batch_is_reported_once(tmp_path):
+    failure = contract_failures(staged_orders(tmp_path, "o1", "o1"), SOURCES["orders"])
     assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"
 
 
