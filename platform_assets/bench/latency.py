@@ -34,7 +34,7 @@ from platform_assets.bench.daemon import (
     wait_for_materialization,
     wait_until_idle,
 )
-from platform_assets.bench.measure import step_seconds
+from platform_assets.bench.measure import run_events, step_seconds
 from platform_assets.simulate import simulate
 
 STAGES = ("sensor", "queue", "code_load", "lake", "warehouse", "features", "other", "total")
@@ -74,11 +74,7 @@ def _delivery_latency(
     dropped = deliver(staged, home / "landing", day)
     record = wait_for_materialization(instance, "user_features", day, dropped)
     run = instance.get_run_record_by_id(record.run_id)
-    events = [
-        (e.dagster_event_type.name, e.step_key, e.timestamp)
-        for e in instance.all_logs(record.run_id)
-        if e.is_dagster_event
-    ]
+    events = run_events(instance, record.run_id)
     stages = breakdown(dropped, run.create_timestamp.timestamp(), events, record.timestamp)
     landing = LANDING_RUN.items() <= run.dagster_run.tags.items()
     return {"day": day, "trigger": "landing" if landing else "other", **stages}

@@ -83,6 +83,15 @@ def _status(pid: int) -> dict[str, int]:
     return {name: int(value.split()[0]) for name, value in fields}
 
 
+def run_events(instance, run_id: str) -> list[tuple[str, str | None, float]]:
+    """A run's Dagster events as (event type name, step key, timestamp)."""
+    return [
+        (e.dagster_event_type.name, e.step_key, e.timestamp)
+        for e in instance.all_logs(run_id)
+        if e.is_dagster_event
+    ]
+
+
 def step_seconds(events) -> dict[str, float]:
     """Seconds of each step, from a run's (event type name, step key, timestamp) events."""
     started: dict[str, float] = {}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from platform_assets.bench.checksums import differences, platform_checksums
 from platform_assets.bench.daemon import platform_environ
-from platform_assets.bench.measure import Measured, measure, step_seconds
+from platform_assets.bench.measure import Measured, measure, run_events, step_seconds
 from platform_assets.resources import DEV_PII_HASH_KEY
 from platform_assets.simulate import simulate
 from platform_assets.warehouse.assets import dbt_target_path
@@ -140,11 +140,7 @@ def _step_events(dagster_home: Path) -> list[tuple[str, str | None, float]]:
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         (run,) = instance.get_run_records(limit=1)
-        return [
-            (e.dagster_event_type.name, e.step_key, e.timestamp)
-            for e in instance.all_logs(run.dagster_run.run_id)
-            if e.is_dagster_event
-        ]
+        return run_events(instance, run.dagster_run.run_id)
 
 
 def stage_seconds(events) -> dict[str, float]:

@@ -60,11 +60,3 @@ def staged_parquet(frame: pl.DataFrame, final: Path) -> Iterator[Path]:
 def write_parquet_atomically(frame: pl.DataFrame, final: Path) -> None:
     with staged_parquet(frame, final):
         pass
-
-
-def read_parquets(paths: list[Path]) -> pl.DataFrame | None:
-    """Concatenate the parquet files that exist (by column name), or None if none does."""
-    existing = [p for p in paths if p.exists()]
-    if not existing:
-        return None
-    return pl.concat([pl.read_parquet(p) for p in existing], how="diagonal_relaxed")

@@ -79,8 +79,10 @@ def user_features_asset(
             users = query(con, USERS_SQL, [users_files, *shard])
             for day in days:
                 per_day[day].append(user_features(events, orders, products, users, day))
+    written = []
     for day, frames in per_day.items():
         frame = pl.concat(frames)
+        written.append(frame)
         write_parquet_atomically(
             frame, features_path(lake.lake_root, "user_features", f"as_of_date={day}")
         )
@@ -89,7 +91,7 @@ def user_features_asset(
             partition_key=day.isoformat(),
         )
         context.log.info(f"user_features {day}: {frame.height} users, {shards} shard(s)")
-    table = pl.concat(frame for frames in per_day.values() for frame in frames)
+    table = pl.concat(written)
     with duckdb.get_connection() as con:
         _replace_days(con, table, days)
     return dg.MaterializeResult()
