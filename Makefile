@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# dbt in an environment of its own (pyproject's `dbt` extra): see pyproject.toml
+DBT_VENV := .venv-dbt
 PLATFORM_ENV ?= dev
 PLATFORM_HOME ?= $(CURDIR)/.platform/$(PLATFORM_ENV)
 DAGSTER_HOME ?= $(CURDIR)/.dagster
@@ -15,14 +17,14 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PLATFORM_ENV PLATFORM_HOME DAGSTER_HOME
 # dbt and the console scripts of the venv, also when it is not activated
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(DBT_VENV)/bin:$(PATH)
 
 DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
 MANIFEST := dbt/target/manifest.json
 
 .PHONY: install dev test test-daemon bench bench-latency lint format clean screenshots
 
-install: $(VENV)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+install: $(VENV)/.installed $(DBT_VENV)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +32,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+$(DBT_VENV)/.installed: pyproject.toml
+	test -x $(DBT_VENV)/bin/python || $(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DBT_VENV)/bin/python -m pip install --quiet $$($(DBT_VENV)/bin/python -c \
+		"import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['dbt']))")
+	touch $@
+
 # dagster-dbt reads the dbt manifest at load time: build it whenever the dbt project changes.
-$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
-	$(BIN)/dagster-dbt project prepare-and-package --file platform_assets/warehouse/project.py
+$(MANIFEST): $(VENV)/.installed $(DBT_VENV)/.installed $(DBT_SOURCES)
+	cd dbt && $(CURDIR)/$(DBT_VENV)/bin/dbt parse --quiet --project-dir . --profiles-dir .
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml

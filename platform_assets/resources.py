@@ -12,7 +12,6 @@ import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
-from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +19,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
 
-from platform_assets.warehouse.project import dbt_executable, dbt_project
+from platform_assets.warehouse.project import dbt_executable, dbt_project, installed_dbt_version
 
 ENVIRONMENTS = ("dev", "test", "prod")
 PROD_VARIABLES = (
@@ -77,14 +76,16 @@ class WarehouseDbt(DbtCliResource):
     cost 3.5 s of a 7.6 s warehouse step here (tests/test_dbt_invocation.py guards both hooks):
 
     - `dbt --version`, which asks the package index for the latest dbt release: a network call
-      on every run (1.4 s; 4-5 s when the index is unreachable). The installed version is known.
+      on every run (1.4 s; 4-5 s when the index is unreachable). The installed version is read
+      from dbt's environment instead.
     - an in-process dbt adapter, built by parsing every dbt macro again (2 s), which serves
       only `fetch_row_counts()` / `fetch_column_metadata()`; the warehouse step calls neither.
     """
 
     @cached_property
     def _cli_version(self) -> Version:
-        return Version(version("dbt-core"))
+        installed = installed_dbt_version(self.dbt_executable)
+        return Version(installed) if installed else super()._cli_version
 
     def _initialize_dbt_core_adapter(self, args):
         return None

@@ -96,6 +96,7 @@ def test_the_benchmark_runs_all_three_on_one_day_and_their_outputs_agree(tmp_pat
     assert 0 < result["orchestration_seconds"] < result["platform_seconds"]
     assert result["checksums"]["clean_rows"]["app_events"] == result["events"]
     assert {"dagster", "dbt-core", "polars", "duckdb", "pandera"} <= set(result["versions"])
+    assert None not in result["versions"].values()
     assert "platform/raw" in capsys.readouterr().out
 
 

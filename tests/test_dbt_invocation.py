@@ -1,18 +1,37 @@
 """How the warehouse step calls dbt: the run's window and locations as environment variables
 (so dbt reuses its saved parse), a target folder kept per warehouse, and none of dagster-dbt's
-per-run extras (a `dbt --version` network call, an unused in-process adapter). The last test
-fails if a dagster-dbt upgrade stops calling the hooks WarehouseDbt replaces."""
+per-run extras (a `dbt --version` network call, an unused in-process adapter), and dbt in an
+environment of its own. The last test fails if a dagster-dbt upgrade stops calling the hooks
+WarehouseDbt replaces."""
 
 import os
+import subprocess
+import sys
+import tomllib
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 
 import dagster as dg
 from packaging.version import Version
 
 from platform_assets.resources import WarehouseDbt, build_resources
 from platform_assets.warehouse.assets import dbt_env, dbt_target_path, environment
-from platform_assets.warehouse.project import dbt_executable, dbt_project
+from platform_assets.warehouse.project import (
+    DBT_ENVIRONMENT,
+    dbt_executable,
+    dbt_project,
+    installed_dbt_version,
+)
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def pinned(package: str) -> str:
+    """The version pyproject.toml's `dbt` extra pins `package` to."""
+    extra = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["dbt"]
+    [pin] = [p for p in extra if p.startswith(f"{package}==")]
+    return pin.split("==")[1]
 
 
 def window(start: str, end: str) -> dg.TimeWindow:
@@ -55,14 +74,38 @@ def test_dbt_keeps_its_target_folder_beside_the_warehouse(tmp_path):
 def test_the_dbt_resource_knows_its_version_without_asking_the_network(tmp_path):
     dbt = build_resources({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(tmp_path)})["dbt"]
     assert isinstance(dbt, WarehouseDbt)
-    assert dbt._cli_version == Version(version("dbt-core"))
+    assert dbt._cli_version == Version(pinned("dbt-core"))
+
+
+def test_dbt_runs_in_its_own_environment_with_the_platforms_duckdb():
+    assert Path(dbt_executable()).parent.parent == DBT_ENVIRONMENT
+    assert installed_dbt_version(dbt_executable(), "duckdb") == version("duckdb")
+    assert pinned("duckdb") == version("duckdb")
+
+
+def test_the_code_location_loads_without_importing_dbt_core():
+    """dagster-dbt runs dbt as a command; importing dbt-core would add 1.1-1.4 s to every
+    process that loads the code location."""
+    script = "import sys; from platform_assets.definitions import defs; defs()\n"
+    # (`dbt` alone may be this repo's dbt/ folder, seen as a namespace package from its root)
+    script += "print(sorted(m for m in sys.modules if m.startswith(('dbt.', 'dbt_'))))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PLATFORM_ENV": "test"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_a_dbt_command_is_the_only_dbt_process_started(tmp_path):
     """dagster-dbt would run `dbt --version` (a call to the package index) first; a stand-in
-    dbt that records its arguments sees only the command."""
+    dbt that records its arguments, in dbt's environment, sees only the command."""
     calls = tmp_path / "calls.txt"
-    recording_dbt = tmp_path / "dbt"
+    (tmp_path / "lib").symlink_to(Path(dbt_executable()).parent.parent / "lib")
+    recording_dbt = tmp_path / "bin" / "dbt"
+    recording_dbt.parent.mkdir()
     recording_dbt.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {dbt_executable()} "$@"\n')
     recording_dbt.chmod(0o755)
     dbt = WarehouseDbt(project_dir=dbt_project, target="test", dbt_executable=str(recording_dbt))

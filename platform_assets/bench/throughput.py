@@ -28,10 +28,11 @@ from platform_assets.bench.measure import Measured, measure, run_events, step_se
 from platform_assets.resources import DEV_PII_HASH_KEY
 from platform_assets.simulate import simulate
 from platform_assets.warehouse.assets import dbt_target_path
+from platform_assets.warehouse.project import dbt_executable, installed_dbt_version
 
 DAY = date(2026, 3, 1)
-PACKAGES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "polars", "pandera")
-PACKAGES += ("pandas",)
+PACKAGES = ("dagster", "dagster-dbt", "duckdb", "polars", "pandera", "pandas")
+DBT_PACKAGES = ("dbt-core", "dbt-duckdb")  # in dbt's own environment
 STEP_STAGES = {"warehouse_models": "warehouse", "user_features": "features"}
 LOAD_SCRIPT = """
 import os, time
@@ -81,7 +82,7 @@ def _run(repo: Path, events_per_day: int, seed: int, workdir: Path) -> dict:
         "orchestration_seconds": round(platform.seconds - in_steps, 2),
         "code_location_load_seconds": code_location_load_seconds(repo, env),
         "checksums": expected,
-        "versions": {name: version(name) for name in PACKAGES},
+        "versions": versions(),
         "machine": machine(),
     }
 
@@ -109,7 +110,7 @@ def _parse_dbt_project(repo: Path, env: dict) -> None:
         "PLATFORM_WAREHOUSE_PATH": warehouse,
         "PLATFORM_LAKE_ROOT": str(home / "lake"),
     }
-    command = [_script("dbt"), "parse", "--quiet", "--target", env["PLATFORM_ENV"]]
+    command = [dbt_executable(), "parse", "--quiet", "--target", env["PLATFORM_ENV"]]
     command += ["--target-path", str(dbt_target_path(warehouse))]
     subprocess.run(command, env=dbt_env, cwd=repo / "dbt", check=True)
 
@@ -187,6 +188,14 @@ def table(result: dict) -> str:
     lines.append(f"platform stages: {stages}  orchestration {result['orchestration_seconds']:.1f}")
     lines.append(f"code location load {result['code_location_load_seconds']:.1f} s")
     return "\n".join(lines)
+
+
+def versions() -> dict[str, str | None]:
+    dbt = dbt_executable()
+    return {
+        **{name: version(name) for name in PACKAGES},
+        **{name: installed_dbt_version(dbt, name) for name in DBT_PACKAGES},
+    }
 
 
 def _script(name: str) -> str:
