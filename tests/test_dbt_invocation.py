@@ -5,8 +5,6 @@ environment of its own. The last test fails if a dagster-dbt upgrade stops calli
 WarehouseDbt replaces."""
 
 import os
-import subprocess
-import sys
 import tomllib
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -81,22 +79,6 @@ def test_dbt_runs_in_its_own_environment_with_the_platforms_duckdb():
     assert Path(dbt_executable()).parent.parent == DBT_ENVIRONMENT
     assert installed_dbt_version(dbt_executable(), "duckdb") == version("duckdb")
     assert pinned("duckdb") == version("duckdb")
-
-
-def test_the_code_location_loads_without_importing_dbt_core():
-    """dagster-dbt runs dbt as a command; importing dbt-core would add 1.1-1.4 s to every
-    process that loads the code location."""
-    script = "import sys; from platform_assets.definitions import defs; defs()\n"
-    # (`dbt` alone may be this repo's dbt/ folder, seen as a namespace package from its root)
-    script += "print(sorted(m for m in sys.modules if m.startswith(('dbt.', 'dbt_'))))"
-    loaded = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PLATFORM_ENV": "test"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert loaded.stdout.strip() == "[]"
 
 
 def test_a_dbt_command_is_the_only_dbt_process_started(tmp_path):

@@ -91,6 +91,14 @@ def _platform(repo: Path, workdir: Path, env: dict) -> tuple[Measured, dict[str,
     dagster_home = Path(env["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_bytes((repo / "dagster.yaml").read_bytes())
+    # Untimed, as a deployment does once: the instance's storage, and dbt's parse.
+    subprocess.run(
+        [_script("dagster"), "instance", "migrate"],
+        env=env,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
     _parse_dbt_project(repo, env)
     tags = json.dumps({"dagster/partition": DAY.isoformat()})
     command = [_script("dagster"), "job", "execute", "-m", "platform_assets"]
