@@ -3,6 +3,7 @@ run's steps from its events."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -19,7 +20,7 @@ class Measured:
 
 def measure(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Measured:
     """Run `command`, its output to `log`. Peak RSS is the larger of: the sum over the live
-    process tree, sampled every 50 ms (dbt runs beside the Dagster process), and the largest
+    process tree, sampled every 100 ms (dbt runs beside the Dagster process), and the largest
     peak of any single process of the tree (its `VmHWM`), which catches spikes between samples.
     (Not `wait4`'s maxrss: a forked child starts with its parent's high-water mark.)"""
     with log.open("w") as out:
@@ -34,7 +35,7 @@ def measure(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Me
 
 
 class _TreeSampler(threading.Thread):
-    def __init__(self, root: int, interval: float = 0.05):
+    def __init__(self, root: int, interval: float = 0.1):
         super().__init__(daemon=True)
         self.root, self.interval, self.peak_mb = root, interval, 0.0
         self._done = threading.Event()
@@ -52,13 +53,14 @@ def tree_memory_mb(root: int) -> tuple[float, float]:
     """(resident memory of `root` and all its descendants, the largest peak of one of them),
     in MiB; zeros once the tree is gone."""
     parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+    for name in os.listdir("/proc"):
+        if name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                with open(f"/proc/{name}/stat", "rb") as stat_file:
+                    stat = stat_file.read()
             except OSError:
                 continue
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+            parents[int(name)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -76,7 +78,8 @@ def tree_memory_mb(root: int) -> tuple[float, float]:
 def _status(pid: int) -> dict[str, int]:
     """The kB fields of /proc/<pid>/status ({} if the process is gone)."""
     try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        with open(f"/proc/{pid}/status") as status:
+            lines = status.read().splitlines()
     except OSError:
         return {}
     fields = (line.split(":", 1) for line in lines if line.endswith(" kB"))
