@@ -58,11 +58,18 @@ flagged as (
 
 numbered as (
     -- Events are in time order and a session starts strictly after the previous event, so
-    -- the latest start so far is this event's session start: one more pass over the same
-    -- ordering, not a second partitioning by session.
+    -- the latest start so far is this event's session start, and its key the latest start's
+    -- key: one more pass over the same ordering, not a second partitioning by session. The
+    -- key is hashed on starts only, not on every event.
     select
         *,
-        max(case when is_session_start then event_time end) over running as session_start
+        max(case when is_session_start then event_time end) over running as session_start,
+        last_value(
+            case when is_session_start then md5(
+                user_id || '|' || app || '|'
+                || strftime(timezone('UTC', event_time), '%Y-%m-%dT%H:%M:%S.%fZ')
+            ) end ignore nulls
+        ) over running                      as session_key
     from flagged
     window running as (
         partition by user_id, app
@@ -83,10 +90,7 @@ select
     currency,
     previous_event_time,
     is_session_start,
-    md5(
-        user_id || '|' || app || '|'
-        || strftime(timezone('UTC', session_start), '%Y-%m-%dT%H:%M:%S.%fZ')
-    )                                       as session_key,
+    session_key,
     session_start,
     {{ utc_date('session_start') }}         as session_date
 from numbered
