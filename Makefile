@@ -30,6 +30,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# dbt lives in $(DBT_VENV) now: a .venv from before keeps dbt-core, which would be imported
+	$(BIN)/python -m pip uninstall --quiet --yes dbt-core dbt-duckdb dbt-adapters dbt-common
 	touch $@
 
 $(DBT_VENV)/.installed: pyproject.toml
@@ -40,7 +42,7 @@ $(DBT_VENV)/.installed: pyproject.toml
 	touch $@
 
 # dagster-dbt reads the dbt manifest at load time: build it whenever the dbt project changes.
-$(MANIFEST): $(VENV)/.installed $(DBT_VENV)/.installed $(DBT_SOURCES)
+$(MANIFEST): $(DBT_VENV)/.installed $(DBT_SOURCES)
 	cd dbt && $(CURDIR)/$(DBT_VENV)/bin/dbt parse --quiet --project-dir . --profiles-dir .
 	touch $@
 

@@ -80,6 +80,8 @@ class WarehouseDbt(DbtCliResource):
       from dbt's environment instead.
     - an in-process dbt adapter, built by parsing every dbt macro again (2 s), which serves
       only `fetch_row_counts()` / `fetch_column_metadata()`; the warehouse step calls neither.
+      With dbt-core in its own environment it could not be built anyway: dagster-dbt would
+      try, fail, and log a traceback on every run.
     """
 
     @cached_property

@@ -1,8 +1,8 @@
 """How the warehouse step calls dbt: the run's window and locations as environment variables
 (so dbt reuses its saved parse), a target folder kept per warehouse, and none of dagster-dbt's
 per-run extras (a `dbt --version` network call, an unused in-process adapter), and dbt in an
-environment of its own. The last test fails if a dagster-dbt upgrade stops calling the hooks
-WarehouseDbt replaces."""
+environment of its own. The last test fails if a dagster-dbt upgrade runs `dbt --version`
+again despite WarehouseDbt's hook."""
 
 import os
 import tomllib
@@ -72,6 +72,7 @@ def test_dbt_keeps_its_target_folder_beside_the_warehouse(tmp_path):
 def test_the_dbt_resource_knows_its_version_without_asking_the_network(tmp_path):
     dbt = build_resources({"PLATFORM_ENV": "test", "PLATFORM_HOME": str(tmp_path)})["dbt"]
     assert isinstance(dbt, WarehouseDbt)
+    assert installed_dbt_version(dbt.dbt_executable) == pinned("dbt-core")  # no `dbt --version`
     assert dbt._cli_version == Version(pinned("dbt-core"))
 
 

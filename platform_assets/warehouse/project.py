@@ -29,7 +29,7 @@ def dbt_executable() -> str:
 def installed_dbt_version(executable: str, package: str = "dbt-core") -> str | None:
     """The version of `package` (dbt-core) in the environment that the dbt `executable` belongs
     to, from its package metadata; None when no environment is found beside it."""
-    environment = Path(executable).absolute().parent.parent
+    environment = Path(shutil.which(executable) or executable).absolute().parent.parent
     site_packages = [str(p) for p in environment.glob("lib/python*/site-packages")]
     found = metadata.distributions(name=package, path=site_packages) if site_packages else []
     return next((d.version for d in found), None)
