@@ -149,6 +149,20 @@ def test_pii_is_replaced_by_keyed_hashes(tmp_path):
     assert "context" not in result.clean.columns
 
 
+def test_pii_written_with_escapes_or_in_odd_shapes_is_still_found(tmp_path):
+    escaped = '{"\\u0065mail": "Bo@Example.com", "ref": "ad"}'  # the key "email", escaped
+    line = json.dumps(event("e", event_type="signup", properties={}))
+    line = line.replace('"properties": {}', f'"properties": {escaped}')
+    odd_context = json.dumps(event("c", context="10.9.9.9", properties="email"))
+    result = clean_events(tmp_path, {DAY: [line, odd_context]})
+    rows = {row["event_id"]: row for row in result.clean.to_dicts()}
+    assert rows["e"]["email_hash"] == keyed_hash(pl.Series(["bo@example.com"]), "k")[0]
+    assert json.loads(rows["e"]["properties"]) == {"ref": "ad"}
+    assert rows["c"]["ip_hash"] is None and rows["c"]["email_hash"] is None
+    assert rows["c"]["properties"] == '"email"'
+    assert "Example.com" not in str(result.clean.to_dicts())
+
+
 @pytest.mark.parametrize("key", ["k", "a key longer than sha256's 64-byte block " * 2])
 def test_keyed_hash_is_standard_hmac_sha256_of_the_normalised_value(key):
     values = pl.Series([" Ann@Example.com", None, "10.1.2.3"])

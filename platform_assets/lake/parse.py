@@ -12,9 +12,15 @@ TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, 
 
 
 def parse_raw(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
-    """Typed columns of `spec.typed_columns`, the raw meta columns, and `_reason` (null = ok)."""
+    """Typed columns of `spec.typed_columns`, the raw meta columns, and `_reason` (null = ok).
+
+    A JSON object dropped for PII (`context`) is not among them: only the keys taken from it."""
     text = _decode_json(raw, spec) if spec.format == "jsonl" else _csv_text(raw, spec)
-    casts = {name: _cast(name, dtype) for name, dtype in spec.typed_columns.items()}
+    casts = {
+        name: _cast(name, dtype)
+        for name, dtype in spec.typed_columns.items()
+        if name in text.columns
+    }
     invalid = [
         pl.when(pl.col(name).is_not_null() & cast.is_null()).then(pl.lit(f"invalid_value:{name}"))
         for name, cast in casts.items()
@@ -59,42 +65,37 @@ def _csv_text(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
 def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     """Decode `_record` with DuckDB's JSON reader (robust to malformed lines, and fast).
 
-    Each line is parsed twice, not four times: `json_valid` is cheap, and valid JSON that
-    starts with `{` is an object (no `json_type` parse); `decoded` is MATERIALIZED, as inlined
-    DuckDB would decode the line again for each field read from it. Only the decoded columns
-    come back from DuckDB (the line itself is not copied back), and the costly `trim` runs
-    only on lines that are not objects."""
-    structure = ", ".join(
-        f'"{name}": "{"JSON" if name in spec.json_fields else "VARCHAR"}"' for name in spec.fields
-    )
-    extracts = [
-        f"json_extract_string(d.{field}, '{path}') AS {column}"
+    Each line is parsed twice: `json_valid`, then `json_transform` of the valid lines (a
+    `try()` of the transform alone is slower as soon as a few lines are malformed). `decoded`
+    is MATERIALIZED, as inlined DuckDB would decode the line again for each field read from
+    it. A dropped PII object (`context`) is decoded straight into the keys extracted from it
+    and never comes back as text; a kept object is parsed again only if its text may hold a
+    key to extract or scrub. Only the decoded columns come back from DuckDB."""
+    columns = [
+        f"{_scrubbed(name, spec.json_scrub[name]) if name in spec.json_scrub else f'd.{name}'}"
+        f"::VARCHAR AS {name}"
+        for name in spec.fields
+        if name not in _read_as_struct(spec)
+    ]
+    columns += [
+        f"{_extracted(spec, field, path)} AS {column}"
         for column, (field, path) in spec.json_extract.items()
     ]
-    scrubbed = {
-        field: "CASE WHEN json_type(d.{f}) = 'OBJECT' THEN json_merge_patch(d.{f}, '{p}') "
-        "ELSE d.{f} END".format(f=field, p="{" + ",".join(f'"{k}":null' for k in keys) + "}")
-        for field, keys in spec.json_scrub.items()
-    }
-    columns = [f"{scrubbed.get(n, f'd.{n}')}::VARCHAR AS {n}" for n in spec.fields] + extracts
     query = f"""
         WITH decoded AS MATERIALIZED (
             SELECT _record, _error, json_transform(
-                CASE WHEN _kind = 'OBJECT' THEN _record END, '{{{structure}}}'
-            ) AS d, _kind
-            FROM (
-                SELECT _record, _error, CASE WHEN json_valid(_record) THEN
-                    CASE WHEN regexp_matches(_record, '^\\s*\\{{') THEN 'OBJECT' ELSE 'OTHER' END
-                END AS _kind
-                FROM raw
-            )
+                CASE WHEN json_valid(_record) THEN _record END, '{_structure(spec)}'
+            ) AS d
+            FROM raw
         )
         SELECT {", ".join(columns)},
             CASE
                 WHEN _error IS NOT NULL THEN _error
-                WHEN _kind = 'OBJECT' THEN NULL
+                WHEN d IS NOT NULL
+                    AND (starts_with(_record, '{{') OR regexp_matches(_record, '^\\s*\\{{'))
+                    THEN NULL
                 WHEN _record IS NULL OR trim(_record) = '' THEN 'empty_line'
-                WHEN _kind IS NULL THEN 'malformed_json'
+                WHEN d IS NULL THEN 'malformed_json'
                 ELSE 'not_a_json_object'
             END AS _reason
         FROM decoded
@@ -104,3 +105,47 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
         decoded = con.sql(query).pl()  # in raw's order (DuckDB preserves insertion order)
     reason = decoded.get_column("_reason")
     return pl.concat([decoded.drop("_reason"), raw, reason.to_frame()], how="horizontal")
+
+
+def _read_as_struct(spec: SourceSpec) -> dict[str, list[str]]:
+    """Object fields dropped for PII, {field: the keys extracted from it}."""
+    return {
+        name: [path.removeprefix("$.") for f, path in spec.json_extract.values() if f == name]
+        for name in spec.json_fields
+        if name in spec.pii_dropped and name in {f for f, _ in spec.json_extract.values()}
+    }
+
+
+def _structure(spec: SourceSpec) -> str:
+    structs = _read_as_struct(spec)
+    types = {
+        name: "{" + ", ".join(f'"{key}": "VARCHAR"' for key in structs[name]) + "}"
+        if name in structs
+        else '"JSON"'
+        if name in spec.json_fields
+        else '"VARCHAR"'
+        for name in spec.fields
+    }
+    return "{" + ", ".join(f'"{name}": {kind}' for name, kind in types.items()) + "}"
+
+
+def _extracted(spec: SourceSpec, field: str, path: str) -> str:
+    key = path.removeprefix("$.")
+    if field in _read_as_struct(spec):
+        return f'd.{field}."{key}"'
+    return f"CASE WHEN {_may_hold(field, [key])} THEN json_extract_string(d.{field}, '{path}') END"
+
+
+def _scrubbed(field: str, keys: tuple[str, ...]) -> str:
+    patch = "{" + ",".join(f'"{key}":null' for key in keys) + "}"
+    return (
+        f"CASE WHEN {_may_hold(field, keys)} AND json_type(d.{field}) = 'OBJECT' "
+        f"THEN json_merge_patch(d.{field}, '{patch}') ELSE d.{field} END"
+    )
+
+
+def _may_hold(field: str, keys) -> str:
+    """Whether an object's text names one of `keys`. DuckDB re-serialises the decoded JSON,
+    so a key written with escapes (`\\u0065mail`) reads plainly here. Most texts name none,
+    and are not parsed again."""
+    return "(" + " OR ".join(f"contains(d.{field}::VARCHAR, '{key}')" for key in keys) + ")"

@@ -98,7 +98,8 @@ def protect_pii(frame: pl.DataFrame, spec: SourceSpec, key: str) -> pl.DataFrame
     hashed = [
         keyed_hash(frame.get_column(src), key).alias(dst) for src, dst in spec.pii_hashed.items()
     ]
-    return frame.with_columns(hashed).drop(*spec.pii_hashed, *spec.pii_dropped)
+    # `strict=False`: a dropped object may not have been decoded at all (`parse_raw`)
+    return frame.with_columns(hashed).drop(*spec.pii_hashed, *spec.pii_dropped, strict=False)
 
 
 def key_hashes(frame: pl.DataFrame | pl.LazyFrame, spec: SourceSpec) -> pl.Series:
