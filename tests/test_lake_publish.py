@@ -118,6 +118,23 @@ def staged_orders(tmp_path, *order_ids: str):
     return path
 
 
+def test_an_error_in_any_batch_fails_the_build_and_publishes_nothing(tmp_path, monkeypatch):
+    raw = raw_orders(tmp_path, *[order_line(f"o{i}") for i in range(12)])
+    monkeypatch.setattr(partition, "BATCH_ROWS", 2)  # 6 batches, screened two at a time
+    screen = partition.screen
+
+    def failing_on_the_fourth(batch, *args, **kwargs):
+        if "o6" in batch["order_id"].to_list():
+            raise RuntimeError("screening failed")
+        return screen(batch, *args, **kwargs)
+
+    monkeypatch.setattr(partition, "screen", failing_on_the_fourth)
+    with pytest.raises(RuntimeError, match="screening failed"):
+        build(tmp_path, raw)
+    assert not clean_path(str(tmp_path / "lake"), "orders", DAY).exists()
+    assert not list((tmp_path / "lake" / ".work").iterdir())
+
+
 def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypatch):
     path = staged_orders(tmp_path, "o1", "o2", "o3", "o1")
     monkeypatch.setattr(partition, "BATCH_ROWS", 2)

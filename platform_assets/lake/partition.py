@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +29,7 @@ from platform_assets.lake.quality import CLEAN_MODELS, UNIQUENESS_CHECKS, valida
 from platform_assets.lake.storage import staged_path
 from platform_assets.lake.transforms import (
     QUARANTINE_SCHEMA,
+    Screened,
     duplicates,
     key_hashes,
     screen,
@@ -37,6 +40,7 @@ from platform_assets.sources.specs import SourceSpec
 # Rows per batch. clean_app_events of a 10M-event day: 150k, 1.76 GB peak in 71 s; 250k,
 # 2.06 GB in 68 s; 100k, 1.5 GB in 86 s.
 BATCH_ROWS = 150_000
+SCREENING_THREADS = 2  # batches screened at once (the machine has 2 cores)
 
 
 @dataclass(frozen=True)
@@ -109,14 +113,18 @@ def contract_failures(path: Path, spec: SourceSpec) -> str | None:
     """Validate a staged partition against its pandera model, one batch at a time, and its
     key over the whole file. The failures as text, or None if it passes."""
     model = CLEAN_MODELS[spec.name]
-    broken: list[pl.DataFrame] = []
-    for batch in pl.scan_parquet(path).collect_batches(chunk_size=BATCH_ROWS):
+
+    def failures(batch: pl.DataFrame) -> pl.DataFrame | None:
         try:
             validate_table(batch, model)
         except pa.errors.SchemaErrors as exc:  # keys are checked over the whole file below
             cases = exc.failure_cases.filter(~pl.col("check").is_in(UNIQUENESS_CHECKS))
-            if cases.height:
-                broken.append(cases.group_by("column", "check").len())
+            return cases.group_by("column", "check").len() if cases.height else None
+        return None
+
+    with ThreadPoolExecutor(SCREENING_THREADS) as pool:
+        batches = _in_order(pool, failures, _batches(path), SCREENING_THREADS)
+        broken = [cases for cases in batches if cases is not None]
     repeated = duplicates(pl.scan_parquet(path), spec).len()
     if repeated:
         check = "multiple_fields_uniqueness" if len(spec.key) > 1 else "field_uniqueness"
@@ -135,33 +143,64 @@ def contract_failures(path: Path, spec: SourceSpec) -> str | None:
 def _screen_all(raw_files, spec, day, lateness_days, pii_key, work: Path):
     """Screen every raw batch: good rows go to one parquet file (`clean.parquet`, in received
     order), rejected rows to quarantine parts. Returns rows received and the key hash of each
-    good row, for dedup."""
+    good row, for dedup.
+
+    Two batches are screened at once and the file is written by a third thread: decoding,
+    hashing and validation run partly in Python, and writing in pyarrow, so one batch at a time
+    left the second core half idle (10M events: 61 s -> 45 s). Results are taken in order."""
     schema = {
         name: col.dtype.type for name, col in CLEAN_MODELS[spec.name].to_schema().columns.items()
     }
     received, hashes = 0, []
-    with _ParquetAppender(work / "clean.parquet", schema) as good:
-        for number, batch in enumerate(_raw_batches(raw_files)):
-            screened = screen(batch, spec, day, lateness_days=lateness_days, pii_key=pii_key)
-            received += screened.received
-            good.append(screened.good)
-            hashes.append(key_hashes(screened.good, spec))
-            if screened.quarantine.height:
-                screened.quarantine.write_parquet(work / f"quarantine-{number:05}.parquet")
+
+    def screened(batch: pl.DataFrame) -> Screened:
+        return screen(batch, spec, day, lateness_days=lateness_days, pii_key=pii_key)
+
+    with (
+        ThreadPoolExecutor(SCREENING_THREADS) as pool,
+        _ParquetAppender(work / "clean.parquet", schema) as good,
+    ):
+        batches = _in_order(pool, screened, _raw_batches(raw_files), SCREENING_THREADS)
+        for number, batch in enumerate(batches):
+            received += batch.received
+            good.append(batch.good)
+            hashes.append(key_hashes(batch.good, spec))
+            if batch.quarantine.height:
+                batch.quarantine.write_parquet(work / f"quarantine-{number:05}.parquet")
     return received, pl.concat(hashes) if hashes else pl.Series("_hash", [], pl.UInt64)
 
 
+def _in_order(pool: ThreadPoolExecutor, work, items: Iterator, ahead: int) -> Iterator:
+    """`work(item)` for each item, run on `pool` with `ahead` items in flight, yielded in the
+    items' order."""
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(pool.submit(work, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 class _ParquetAppender:
-    """One parquet file written batch by batch (polars cannot append to a parquet file)."""
+    """One parquet file written batch by batch (polars cannot append to a parquet file), on a
+    thread of its own: `append` waits only for the previous batch's write."""
 
     def __init__(self, path: Path, schema: dict):
         self.path, self.schema = path, schema
         self.writer: pq.ParquetWriter | None = None
+        self.thread = ThreadPoolExecutor(1)
+        self.previous: Future | None = None
 
     def __enter__(self) -> _ParquetAppender:
         return self
 
     def append(self, frame: pl.DataFrame) -> None:
+        if self.previous is not None:
+            self.previous.result()
+        self.previous = self.thread.submit(self._write, frame)
+
+    def _write(self, frame: pl.DataFrame) -> None:
         table = frame.cast(self.schema).to_arrow()
         if self.writer is None:
             self.writer = pq.ParquetWriter(
@@ -170,15 +209,31 @@ class _ParquetAppender:
         self.writer.write_table(table)
 
     def __exit__(self, *exc) -> None:
-        if self.writer is None:  # nothing screened: an empty file with the clean schema
-            self.append(pl.DataFrame(schema=self.schema))
-        self.writer.close()
+        try:
+            if self.previous is not None:
+                self.previous.result()
+            if self.writer is None:  # nothing screened: an empty file with the clean schema
+                self._write(pl.DataFrame(schema=self.schema))
+        finally:
+            self.thread.shutdown()
+            if self.writer is not None:
+                self.writer.close()
 
 
 def _raw_batches(raw_files: list[Path]) -> Iterator[pl.DataFrame]:
     """Raw rows in received order, a batch at a time (deliveries may differ in columns)."""
     for path in raw_files:
-        yield from pl.scan_parquet(path).collect_batches(chunk_size=BATCH_ROWS)
+        yield from _batches(path)
+
+
+def _batches(path: Path) -> Iterator[pl.DataFrame]:
+    """A parquet file's rows in order, `BATCH_ROWS` at a time, each batch read on its own.
+    (`collect_batches` reads ahead: 450-600 MB held for the raw events of a 10M-event day,
+    against 300 MB.)"""
+    file = pl.scan_parquet(path)
+    rows = _rows(file)
+    for offset in range(0, rows, BATCH_ROWS):
+        yield file.slice(offset, BATCH_ROWS).collect()
 
 
 def _quarantined(work: Path) -> pl.LazyFrame:
