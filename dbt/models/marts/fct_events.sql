@@ -1,5 +1,6 @@
 {#
-  One row per app event, with the warehouse session it belongs to.
+  One row per app event, with the warehouse session it belongs to and that session's start
+  (from which fct_sessions is built).
   Incremental: each run deletes the events whose event_date is in [window start, window end] and
   inserts them again from the lake, so a rerun of a partition gives exactly the same table.
 #}
@@ -22,6 +23,7 @@ select
     event_date,
     product_id,
     price,
-    currency
+    currency,
+    session_start
 from {{ ref('int_sessionized_events') }}
 where {{ in_window('event_date') }}

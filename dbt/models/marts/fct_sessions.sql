@@ -1,11 +1,13 @@
 {#
-  One row per session (see int_sessionized_events for the rule).
+  One row per session (see int_sessionized_events for the rule), from fct_events, which carries
+  each event's session_key and session_start.
   Incremental: each run deletes and rebuilds the sessions whose session_date is in
   [window start - 1 day, window end]. Also replacing the day before the window completes the sessions
   that started before midnight and continued into the window, which the previous day's run could
   not see yet (its events on the next day had not arrived). Rebuilt sessions are computed from
-  events in [window start - 2 days, window end + 1 day], so any run order gives the same rows (for
-  sessions shorter than 24 hours).
+  the events dated [window start - 2 days, window end + 1 day]: every event of a session shorter
+  than 24 hours. As each event keeps its session's start, a session read in part (its first day
+  not loaded yet) is still dated right, and the run of that day replaces it whole.
 #}
 {{
     config(
@@ -19,9 +21,9 @@
 
 with events as (
 
-    select *
-    from {{ ref('int_sessionized_events') }}
-    where {{ in_window('session_date', start_offset=-1) }}
+    select *, {{ utc_date('session_start') }} as session_date
+    from {{ ref('fct_events') }}
+    where {{ in_window('event_date', start_offset=-2, end_offset=1) }}
 
 )
 
@@ -43,4 +45,5 @@ select
         coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)
     )                                                                     as revenue
 from events
+where {{ in_window('session_date', start_offset=-1) }}
 group by session_key, user_id, app, session_start, session_date
