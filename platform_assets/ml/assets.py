@@ -29,7 +29,9 @@ WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # Features are computed per shard of users (`hash(user_id) % shards`), at most about
 # SHARD_EVENTS events of the window at a time: the step's memory stays bounded on big days.
 SHARD_EVENTS = 2_000_000
-IN_SHARD = "hash(user_id) % ? = ?"
+# The parameters typed as hash()'s UBIGINT: untyped, DuckDB evaluates the filter apart from the
+# scan, and each shard's read of 10M events took 1.4 s instead of 0.16 s.
+IN_SHARD = "hash(user_id) % ?::UBIGINT = ?::UBIGINT"
 # The events of the feature window, slimmed for memory: the session as a 64-bit hash
 # (features only count distinct sessions), the product only where a category is looked up.
 EVENTS_SQL = f"""
