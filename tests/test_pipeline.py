@@ -289,3 +289,37 @@ def test_the_dbt_unit_tests_pass(platform, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     passed = int(re.search(r"PASS=(\d+)", proc.stdout).group(1))
     assert passed == len(manifest["unit_tests"]) > 0
+
+
+def test_day_runs_in_any_order_build_the_sessions_of_one_full_build(platform, tmp_path):
+    """Each window replaces only its own rows, and a session crossing midnight is completed by
+    the next day's run (fct_sessions is built from fct_events, whose events keep their
+    session's start): once every day has run, forwards or backwards, the events and sessions
+    are those of one full build."""
+
+    def dbt_run(name: str, window: str | None) -> None:
+        env = {**os.environ, "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake")}
+        env["PLATFORM_WAREHOUSE_PATH"] = str(tmp_path / f"{name}.duckdb")
+        if window:
+            env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = window
+        command = [dbt_executable(), "run", "--target", "test", "--quiet"]
+        command += ["--select", "+fct_sessions", "--target-path", str(tmp_path / f"{name}_dbt")]
+        proc = subprocess.run(
+            command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:]
+
+    for day in days():
+        dbt_run("forwards", day)
+    for day in reversed(days()):
+        dbt_run("backwards", day)
+    dbt_run("full", None)
+    with duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True) as con:
+        for name in ["forwards", "backwards"]:
+            con.execute(f"ATTACH '{tmp_path / name}.duckdb' AS {name} (READ_ONLY)")
+        for table in ["marts.fct_events", "marts.fct_sessions"]:
+            assert con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0] > 0
+            for a, b in [(table, f"{name}.{table}") for name in ["forwards", "backwards"]]:
+                for x, y in [(a, b), (b, a)]:
+                    extra = con.sql(f"SELECT count(*) FROM (FROM {x} EXCEPT ALL FROM {y})")
+                    assert extra.fetchall()[0][0] == 0, f"{x} has rows {y} lacks"
