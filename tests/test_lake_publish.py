@@ -2,6 +2,7 @@
 fails its contract is never published, and the previously published one stays where readers
 look. The streamed build gives the same partition as the in-memory rules."""
 
+import threading
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -129,10 +130,12 @@ def test_an_error_in_any_batch_fails_the_build_and_publishes_nothing(tmp_path, m
         return screen(batch, *args, **kwargs)
 
     monkeypatch.setattr(partition, "screen", failing_on_the_fourth)
+    threads = threading.active_count()
     with pytest.raises(RuntimeError, match="screening failed"):
         build(tmp_path, raw)
     assert not clean_path(str(tmp_path / "lake"), "orders", DAY).exists()
     assert not list((tmp_path / "lake" / ".work").iterdir())
+    assert threading.active_count() == threads  # the screening and writing threads are gone
 
 
 def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """The lake's cleaning rules, on hand-made deliveries: typing, quarantine reasons, lateness,
 dedup across deliveries, PII hashing, and the nothing-lost balance."""
 
+import dataclasses
 import gzip
 import hashlib
 import hmac
@@ -69,6 +70,8 @@ def test_each_bad_line_is_quarantined_with_the_rule_it_broke(tmp_path):
         json.dumps(event("when", when="yesterday")),
         json.dumps(event("nouser", user_id=None)),
         json.dumps(event("noprod", event_type="add_to_cart")),
+        "null",
+        '"just text"',
     ]
     result = clean_events(tmp_path, {DAY: lines})
 
@@ -89,6 +92,7 @@ def test_each_bad_line_is_quarantined_with_the_rule_it_broke(tmp_path):
     assert reasons[8] == "invalid_value:event_time"
     assert "user_id" in reasons[9] and "not_nullable" in reasons[9]
     assert "product_id" in reasons[10]
+    assert reasons[11] == reasons[12] == "not_a_json_object"
     assert result.quarantine.get_column("_record").null_count() == 0  # kept as delivered
 
 
@@ -258,3 +262,11 @@ def test_users_keep_the_latest_record_and_drop_name_and_phone(tmp_path):
     assert result.clean.get_column("country").to_list() == ["ES"]
     assert not {"email", "full_name", "phone"} & set(result.clean.columns)
     assert "Ana Silva" not in str(result.clean.to_dicts())
+
+
+def test_a_json_path_below_the_top_level_is_refused(tmp_path):
+    spec = dataclasses.replace(SOURCES["app_events"], json_extract={"ip": ("context", "$.geo.ip")})
+    path = deliver(tmp_path, "e.jsonl", [json.dumps(event("e"))])
+    raw = read_delivery([path], spec, DAY, INGESTED)
+    with pytest.raises(ValueError, match=r"\$\.geo\.ip"):
+        clean_partition(raw, spec, DAY, lateness_days=2, pii_key="k")

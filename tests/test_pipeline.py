@@ -295,7 +295,8 @@ def test_day_runs_in_any_order_build_the_sessions_of_one_full_build(platform, tm
     """Each window replaces only its own rows, and a session crossing midnight is completed by
     the next day's run (fct_sessions is built from fct_events, whose events keep their
     session's start): once every day has run, forwards or backwards, the events and sessions
-    are those of one full build."""
+    are those of one full build. (This small landing zone has no session across midnight: the
+    unit test `fct_sessions_crossing_midnight_and_window` holds that case.)"""
 
     def dbt_run(name: str, window: str | None) -> None:
         env = {**os.environ, "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake")}

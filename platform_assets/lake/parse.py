@@ -3,6 +3,8 @@ typed gets a `_reason` naming the rule it broke. Nothing is dropped here."""
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import polars as pl
 
@@ -83,19 +85,19 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     ]
     query = f"""
         WITH decoded AS MATERIALIZED (
-            SELECT _record, _error, json_transform(
-                CASE WHEN json_valid(_record) THEN _record END, '{_structure(spec)}'
+            SELECT _record, _error, _valid, json_transform(
+                CASE WHEN _valid THEN _record END, '{_structure(spec)}'
             ) AS d
-            FROM raw
+            FROM (SELECT _record, _error, json_valid(_record) AS _valid FROM raw)
         )
         SELECT {", ".join(columns)},
             CASE
                 WHEN _error IS NOT NULL THEN _error
-                WHEN d IS NOT NULL
+                WHEN _valid
                     AND (starts_with(_record, '{{') OR regexp_matches(_record, '^\\s*\\{{'))
                     THEN NULL
                 WHEN _record IS NULL OR trim(_record) = '' THEN 'empty_line'
-                WHEN d IS NULL THEN 'malformed_json'
+                WHEN NOT _valid THEN 'malformed_json'
                 ELSE 'not_a_json_object'
             END AS _reason
         FROM decoded
@@ -110,7 +112,7 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
 def _read_as_struct(spec: SourceSpec) -> dict[str, list[str]]:
     """Object fields dropped for PII, {field: the keys extracted from it}."""
     return {
-        name: [path.removeprefix("$.") for f, path in spec.json_extract.values() if f == name]
+        name: [_key(path) for f, path in spec.json_extract.values() if f == name]
         for name in spec.json_fields
         if name in spec.pii_dropped and name in {f for f, _ in spec.json_extract.values()}
     }
@@ -129,8 +131,15 @@ def _structure(spec: SourceSpec) -> str:
     return "{" + ", ".join(f'"{name}": {kind}' for name, kind in types.items()) + "}"
 
 
+def _key(path: str) -> str:
+    """The key of a JSON path to a top-level key (`$.ip`), the only kind a spec may name."""
+    if not re.fullmatch(r"\$\.[A-Za-z_][A-Za-z0-9_]*", path):
+        raise ValueError(f"json_extract path {path!r}: only top-level keys ($.name) are read")
+    return path.removeprefix("$.")
+
+
 def _extracted(spec: SourceSpec, field: str, path: str) -> str:
-    key = path.removeprefix("$.")
+    key = _key(path)
     if field in _read_as_struct(spec):
         return f'd.{field}."{key}"'
     return f"CASE WHEN {_may_hold(field, [key])} THEN json_extract_string(d.{field}, '{path}') END"

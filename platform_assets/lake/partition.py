@@ -147,7 +147,7 @@ def _screen_all(raw_files, spec, day, lateness_days, pii_key, work: Path):
 
     Two batches are screened at once and the file is written by a third thread: decoding,
     hashing and validation run partly in Python, and writing in pyarrow, so one batch at a time
-    left the second core half idle (10M events: 61 s -> 45 s). Results are taken in order."""
+    left the second core half idle (10M events: 61 s -> 45-48 s). Results are taken in order."""
     schema = {
         name: col.dtype.type for name, col in CLEAN_MODELS[spec.name].to_schema().columns.items()
     }

@@ -23,7 +23,8 @@ class SourceSpec:
     key: tuple[str, ...]  # what makes a record unique after cleaning
     event_time: str | None  # column that places a record in a day; None = delivery date
     date_column: str  # the clean table's partition date column
-    json_fields: tuple[str, ...] = ()  # object fields kept as JSON text
+    # Object fields, decoded as JSON text; one dropped for PII is read for its extracted keys only
+    json_fields: tuple[str, ...] = ()
     # JSON only: extra columns pulled out of object fields, {column: (json_field, json_path)}
     json_extract: dict[str, tuple[str, str]] = field(default_factory=dict)
     # JSON only: keys removed from object fields before they reach clean (PII)
@@ -43,7 +44,8 @@ class SourceSpec:
 
     @property
     def typed_columns(self) -> dict[str, pl.DataType]:
-        """Fields plus JSON extractions, as typed by the parse step (before PII protection)."""
+        """Fields plus JSON extractions, as typed by the parse step (before PII protection; an
+        object dropped for PII is not among its columns, only the keys taken from it)."""
         return {**self.fields, **{c: pl.Utf8 for c in self.json_extract}}
 
 
