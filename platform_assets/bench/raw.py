@@ -30,6 +30,7 @@ import polars as pl
 
 from platform_assets.bench.checksums import warehouse_checksums
 from platform_assets.frames import to_polars
+from platform_assets.lake.parse import extracted_sql, scrubbed_sql
 from platform_assets.ml.features import cutoff_of, user_features
 from platform_assets.sources.specs import SOURCES, SourceSpec
 
@@ -157,26 +158,13 @@ def _csv_reader(files: list[Path]) -> str:
 
 
 def _extract(spec: SourceSpec, field: str, path: str) -> str:
-    key = path.removeprefix("$.")
     if field in spec.pii_dropped:  # read as a struct
-        return f'{field}."{key}"'
-    extracted = f"json_extract_string({field}, {_quote(path)})"
-    return f"CASE WHEN {_may_hold(field, [key])} THEN {extracted} END"
+        return f'{field}."{path.removeprefix("$.")}"'
+    return extracted_sql(field, path)
 
 
 def _scrubbed(name: str, keys: tuple[str, ...]) -> str:
-    patch = "{" + ",".join(f'"{k}":null' for k in keys) + "}"
-    return (
-        f"(CASE WHEN {_may_hold(name, keys)} AND json_type({name}) = 'OBJECT' "
-        f"THEN json_merge_patch({name}, '{patch}') ELSE {name} END)::VARCHAR"
-    )
-
-
-def _may_hold(field: str, keys) -> str:
-    """Whether a JSON text may hold one of `keys`: one is written in it, or it has an escape
-    (a key can be written `\\u0065mail`). Most texts do not, and are not parsed again."""
-    texts = [*keys, "\\u"]
-    return "(" + " OR ".join(f"contains({field}::VARCHAR, {_quote(t)})" for t in texts) + ")"
+    return f"({scrubbed_sql(name, keys)})::VARCHAR"
 
 
 def _typed(name: str, dtype: pl.DataType) -> str:

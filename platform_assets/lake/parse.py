@@ -73,20 +73,18 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     it. A dropped PII object (`context`) is decoded straight into the keys extracted from it
     and never comes back as text; a kept object is parsed again only if its text may hold a
     key to extract or scrub. Only the decoded columns come back from DuckDB."""
+    structs = _read_as_struct(spec)
     columns = [
-        f"{_scrubbed(name, spec.json_scrub[name]) if name in spec.json_scrub else f'd.{name}'}"
-        f"::VARCHAR AS {name}"
-        for name in spec.fields
-        if name not in _read_as_struct(spec)
+        f"{_kept(name, spec)}::VARCHAR AS {name}" for name in spec.fields if name not in structs
     ]
     columns += [
-        f"{_extracted(spec, field, path)} AS {column}"
+        f"{_extracted(field, path, structs)} AS {column}"
         for column, (field, path) in spec.json_extract.items()
     ]
     query = f"""
         WITH decoded AS MATERIALIZED (
             SELECT _record, _error, _valid, json_transform(
-                CASE WHEN _valid THEN _record END, '{_structure(spec)}'
+                CASE WHEN _valid THEN _record END, '{_structure(spec, structs)}'
             ) AS d
             FROM (SELECT _record, _error, json_valid(_record) AS _valid FROM raw)
         )
@@ -118,8 +116,7 @@ def _read_as_struct(spec: SourceSpec) -> dict[str, list[str]]:
     }
 
 
-def _structure(spec: SourceSpec) -> str:
-    structs = _read_as_struct(spec)
+def _structure(spec: SourceSpec, structs: dict[str, list[str]]) -> str:
     types = {
         name: "{" + ", ".join(f'"{key}": "VARCHAR"' for key in structs[name]) + "}"
         if name in structs
@@ -138,23 +135,34 @@ def _key(path: str) -> str:
     return path.removeprefix("$.")
 
 
-def _extracted(spec: SourceSpec, field: str, path: str) -> str:
-    key = _key(path)
-    if field in _read_as_struct(spec):
-        return f'd.{field}."{key}"'
-    return f"CASE WHEN {_may_hold(field, [key])} THEN json_extract_string(d.{field}, '{path}') END"
+def _kept(name: str, spec: SourceSpec) -> str:
+    column = f"d.{name}"
+    return scrubbed_sql(column, spec.json_scrub[name]) if name in spec.json_scrub else column
 
 
-def _scrubbed(field: str, keys: tuple[str, ...]) -> str:
+def _extracted(field: str, path: str, structs: dict[str, list[str]]) -> str:
+    if field in structs:  # decoded as a struct of its extracted keys
+        return f'd.{field}."{_key(path)}"'
+    return extracted_sql(f"d.{field}", path)
+
+
+def extracted_sql(column: str, path: str) -> str:
+    """SQL for the text at a top-level `path` of the JSON `column` (parsed if it may hold it)."""
+    extracted = f"json_extract_string({column}, '{path}')"
+    return f"CASE WHEN {may_hold_sql(column, [_key(path)])} THEN {extracted} END"
+
+
+def scrubbed_sql(column: str, keys) -> str:
+    """SQL for the JSON `column` without `keys` (when it is an object that names one)."""
     patch = "{" + ",".join(f'"{key}":null' for key in keys) + "}"
     return (
-        f"CASE WHEN {_may_hold(field, keys)} AND json_type(d.{field}) = 'OBJECT' "
-        f"THEN json_merge_patch(d.{field}, '{patch}') ELSE d.{field} END"
+        f"CASE WHEN {may_hold_sql(column, keys)} AND json_type({column}) = 'OBJECT' "
+        f"THEN json_merge_patch({column}, '{patch}') ELSE {column} END"
     )
 
 
-def _may_hold(field: str, keys) -> str:
-    """Whether an object's text names one of `keys`. DuckDB re-serialises the decoded JSON,
-    so a key written with escapes (`\\u0065mail`) reads plainly here. Most texts name none,
-    and are not parsed again."""
-    return "(" + " OR ".join(f"contains(d.{field}::VARCHAR, '{key}')" for key in keys) + ")"
+def may_hold_sql(column: str, keys) -> str:
+    """Whether the JSON `column`'s text names one of `keys`. DuckDB re-serialises decoded JSON
+    (`json_transform`, `read_json`), so a key written with escapes (`\\u0065mail`) reads
+    plainly here. Most texts name none, and are not parsed again."""
+    return "(" + " OR ".join(f"contains({column}::VARCHAR, '{key}')" for key in keys) + ")"
