@@ -30,7 +30,7 @@ import polars as pl
 
 from platform_assets.bench.checksums import warehouse_checksums
 from platform_assets.frames import to_polars
-from platform_assets.lake.parse import extracted_sql, scrubbed_sql
+from platform_assets.lake.parse import extracted_sql, scrubbed_sql, struct_keys
 from platform_assets.ml.features import cutoff_of, user_features
 from platform_assets.sources.specs import SOURCES, SourceSpec
 
@@ -137,11 +137,10 @@ def _stage(con, spec: SourceSpec, files: list[Path], target: Path) -> None:
 def _json_reader(spec: SourceSpec, files: list[Path]) -> str:
     """read_json with every field as text; a dropped object field (`context`) is read as a
     struct of the keys extracted from it, which is much faster than JSON."""
-    types = {}
+    types, structs = {}, struct_keys(spec)
     for name in spec.fields:
-        if name in spec.json_fields and name in spec.pii_dropped:
-            keys = [p.removeprefix("$.") for f, p in spec.json_extract.values() if f == name]
-            types[name] = "STRUCT(" + ", ".join(f'"{k}" VARCHAR' for k in keys) + ")"
+        if name in structs:
+            types[name] = "STRUCT(" + ", ".join(f'"{k}" VARCHAR' for k in structs[name]) + ")"
         elif name in spec.json_fields:
             types[name] = "JSON"
         elif name not in spec.pii_dropped or name in spec.pii_hashed:
@@ -158,7 +157,7 @@ def _csv_reader(files: list[Path]) -> str:
 
 
 def _extract(spec: SourceSpec, field: str, path: str) -> str:
-    if field in spec.pii_dropped:  # read as a struct
+    if field in struct_keys(spec):  # read as a struct
         return f'{field}."{path.removeprefix("$.")}"'
     return extracted_sql(field, path)
 

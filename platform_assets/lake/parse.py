@@ -73,7 +73,7 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     it. A dropped PII object (`context`) is decoded straight into the keys extracted from it
     and never comes back as text; a kept object is parsed again only if its text may hold a
     key to extract or scrub. Only the decoded columns come back from DuckDB."""
-    structs = _read_as_struct(spec)
+    structs = struct_keys(spec)
     columns = [
         f"{_kept(name, spec)}::VARCHAR AS {name}" for name in spec.fields if name not in structs
     ]
@@ -107,8 +107,9 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     return pl.concat([decoded.drop("_reason"), raw, reason.to_frame()], how="horizontal")
 
 
-def _read_as_struct(spec: SourceSpec) -> dict[str, list[str]]:
-    """Object fields dropped for PII, {field: the keys extracted from it}."""
+def struct_keys(spec: SourceSpec) -> dict[str, list[str]]:
+    """Object fields dropped for PII that are read only for the keys extracted from them,
+    decoded as structs of those keys (much faster than JSON): {field: keys}."""
     return {
         name: [_key(path) for f, path in spec.json_extract.values() if f == name]
         for name in spec.json_fields
