@@ -73,10 +73,12 @@ test: install lint
 test-daemon: install
 	PLATFORM_ENV=test $(BIN)/python -m pytest -m daemon -s tests/test_automation_daemon.py
 
-# The platform against raw polars + DuckDB and pandas on one simulated day (README, Performance).
+# The platform against raw polars + DuckDB and pandas on simulated days (README, Performance).
 BENCH_EVENTS ?= 1000000
+BENCH_DAYS ?= 1
 bench: install
-	$(BIN)/data-platform bench --events-per-day $(BENCH_EVENTS) --output bench-$(BENCH_EVENTS).json
+	$(BIN)/data-platform bench --events-per-day $(BENCH_EVENTS) --days $(BENCH_DAYS) \
+		--output bench-$(BENCH_EVENTS)x$(BENCH_DAYS).json
 
 # Delivery landed -> its user_features, through the real daemon: median of 5 with a breakdown.
 bench-latency: install

@@ -50,13 +50,15 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
         "bench",
         help="benchmarks: the platform against raw polars + DuckDB and pandas",
-        description="Simulate one day of deliveries, then run on it one after another: the "
-        "platform's daily_pipeline through Dagster, the same transformations as a straight "
+        description="Simulate days of deliveries, then run on them one after another: the "
+        "platform's daily_pipeline through Dagster (one run per day), the same transformations "
+        "as a straight "
         "polars + DuckDB script, and the pandas + pandera way; fail if their outputs differ. "
         "Prints a table and writes JSON. Run from the repository's root. "
         "`bench latency` measures delivery-to-features latency through the daemon instead.",
     )
     bench.add_argument("--events-per-day", type=_positive, default=1_000_000)
+    bench.add_argument("--days", type=_positive, default=1, help="simulated days (default 1)")
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--output", type=Path, help="write the result as JSON here")
     bench.add_argument("--workdir", type=Path, help="keep data, logs and outputs here")
@@ -83,7 +85,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     from platform_assets.bench.throughput import BenchmarkFailed, run, table
 
     try:
-        result = run(Path.cwd(), args.events_per_day, args.seed, args.workdir)
+        result = run(Path.cwd(), args.events_per_day, args.seed, args.workdir, args.days)
     except (FileNotFoundError, BenchmarkFailed) as exc:
         print(f"data-platform bench: {exc}", file=sys.stderr)
         return 1

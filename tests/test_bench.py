@@ -1,6 +1,6 @@
-"""`data-platform bench`: the platform and its two baselines on the same simulated day, their
-outputs compared. The smoke test runs the real thing at 100k events (no timing assertions:
-figures are for the README, measured by the benchmark itself)."""
+"""`data-platform bench`: the platform and its two baselines on the same simulated days, their
+outputs compared day by day. The smoke test runs the real thing at 100k events a day for two
+days (no timing assertions: figures are for the README, measured by the benchmark itself)."""
 
 import json
 import sys
@@ -71,13 +71,15 @@ def test_a_small_child_of_a_big_parent_is_measured_small(tmp_path):
 
 
 @pytest.mark.integration
-def test_the_benchmark_runs_all_three_on_one_day_and_their_outputs_agree(tmp_path, capsys):
+def test_the_benchmark_runs_all_three_on_two_days_and_their_outputs_agree(tmp_path, capsys):
     output = tmp_path / "bench.json"
     code = main(
         [
             "bench",
             "--events-per-day",
             "100000",
+            "--days",
+            "2",
             "--output",
             str(output),
             "--workdir",
@@ -86,7 +88,9 @@ def test_the_benchmark_runs_all_three_on_one_day_and_their_outputs_agree(tmp_pat
     )
     assert code == 0, capsys.readouterr().err
     result = json.loads(output.read_text())
-    assert result["events"] > 100_000 * 0.9
+    assert result["events"] > 2 * 100_000 * 0.9
+    assert result["days"] == 2 and len(result["platform_run_seconds"]) == 2
+    assert sum(result["platform_run_seconds"]) == pytest.approx(result["platform_seconds"])
     for key in ("platform_seconds", "raw_seconds", "pandas_seconds", "platform_peak_rss_mb"):
         assert result[key] > 0
     assert result["platform_over_raw"] == round(
@@ -94,7 +98,12 @@ def test_the_benchmark_runs_all_three_on_one_day_and_their_outputs_agree(tmp_pat
     )
     assert set(result["stages"]) == {"lake", "warehouse", "features"}
     assert 0 < result["orchestration_seconds"] < result["platform_seconds"]
-    assert result["checksums"]["clean_rows"]["app_events"] == result["events"]
+    first, second = result["checksums"].values()  # the platform's, which both baselines equal
+    assert (
+        first["clean_rows"]["app_events"] + second["clean_rows"]["app_events"] == (result["events"])
+    )
+    # the second day's run saw the first day: its features count both days' events
+    assert second["user_features"]["events_28d"] == first["events"] + second["events"]
     assert {"dagster", "dbt-core", "polars", "duckdb", "pandera"} <= set(result["versions"])
     assert None not in result["versions"].values()
     assert "platform/raw" in capsys.readouterr().out
@@ -104,7 +113,7 @@ def test_a_baseline_that_disagrees_with_the_platform_fails_the_benchmark(tmp_pat
     home = tmp_path / "platform"
     simulate(home / "landing", DAY, 1, 2000, seed=3)
     env = platform_environ(home, tmp_path / "dagster_home")
-    wrong = {"clean_rows": {"app_events": 1}, "revenue": {}}
+    wrong = {DAY.isoformat(): {"clean_rows": {"app_events": 1}, "revenue": {}}}
     with pytest.raises(BenchmarkFailed, match="pandas differs from the platform") as failed:
         _baseline("pandas", Path.cwd(), tmp_path, env, wrong)
-    assert "clean_rows.app_events: expected 1, got " in str(failed.value)
+    assert f"{DAY} clean_rows.app_events: expected 1, got " in str(failed.value)

@@ -1,7 +1,7 @@
 """The raw baseline of `data-platform bench` (bench/raw.py) cleans like the lake's own
 transforms: same rows, same values, same PII hashes, same copy kept among duplicates."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -30,12 +30,12 @@ def test_the_sql_keyed_hash_is_the_lakes(key):
 def test_clean_tables_are_the_lakes_but_for_the_rules(tmp_path, faults):
     landing = tmp_path / "landing"
     simulate(landing, DAY, 1, 3000, seed=5, faults=faults)
-    checksums = run(landing, tmp_path / "raw", DAY, KEY)
+    checksums = run(landing, tmp_path / "raw", [DAY], KEY)[DAY.isoformat()]
     for name, spec in SOURCES.items():
         raw = read_delivery(delivery_files(landing, spec, DAY), spec, DAY, datetime.now(UTC))
         lake = clean_partition(raw, spec, DAY, lateness_days=3, pii_key=KEY)
         expected = lake.clean.drop("_ingested_at").sort(spec.key)
-        mine = pl.read_parquet(clean_file(tmp_path / "raw", name)).drop("_ingested_at")
+        mine = pl.read_parquet(clean_file(tmp_path / "raw", name, DAY)).drop("_ingested_at")
         assert mine.columns == expected.columns
         kept = mine.join(expected.select(spec.key), on=list(spec.key), how="semi")
         assert kept.sort(spec.key).equals(expected)  # duplicates: the same copy is kept
@@ -48,7 +48,7 @@ def test_clean_tables_are_the_lakes_but_for_the_rules(tmp_path, faults):
 def test_the_checksums_have_every_section_and_agree_with_each_other(tmp_path):
     landing = tmp_path / "landing"
     simulate(landing, DAY, 1, 3000, seed=5)
-    checksums = run(landing, tmp_path / "raw", DAY, KEY)
+    checksums = run(landing, tmp_path / "raw", [DAY], KEY)[DAY.isoformat()]
     assert set(checksums) == {"clean_rows", "events", "revenue", "engagement", "user_features"}
     assert checksums["events"] == checksums["clean_rows"]["app_events"]
     assert sum(app["events"] for app in checksums["engagement"].values()) == checksums["events"]
@@ -57,3 +57,31 @@ def test_the_checksums_have_every_section_and_agree_with_each_other(tmp_path):
     orders = sum(c["orders"] for c in checksums["revenue"].values())
     assert 0 < orders <= checksums["clean_rows"]["orders"]
     assert not (tmp_path / "raw" / "stage").exists()  # raw PII does not outlive the run
+
+
+def test_over_several_days_each_day_is_cleaned_and_featurized_on_its_history(tmp_path):
+    landing, days = tmp_path / "landing", [DAY, DAY + timedelta(days=1)]
+    simulate(landing, DAY, 2, 3000, seed=5)
+    checksums = run(landing, tmp_path / "raw", days, KEY)
+    first, second = (checksums[day.isoformat()] for day in days)
+    assert first["events"] > 0 and second["events"] > 0
+    # as of the second day, the 28-day window holds both days' events
+    assert second["user_features"]["events_28d"] == first["events"] + second["events"]
+    users = pl.concat(pl.read_parquet(clean_file(tmp_path / "raw", "users", day)) for day in days)
+    latest = users.sort("_delivery_date").group_by("user_id").last()
+    with duckdb.connect(str(tmp_path / "raw" / "warehouse.duckdb"), read_only=True) as con:
+        dim = pl.from_arrow(
+            con.sql(
+                "SELECT user_id, country, first_seen_date, updated_date FROM marts.dim_users"
+            ).to_arrow_table()
+        )
+    # one row per user: the latest delivery's attributes, first seen on its first delivery
+    assert dim.height == latest.height == second["user_features"]["rows"]
+    expected = latest.select(
+        "user_id", "country", pl.col("_delivery_date").alias("updated_date")
+    ).join(
+        users.group_by("user_id").agg(pl.col("_delivery_date").min().alias("first_seen_date")),
+        on="user_id",
+    )
+    assert dim.sort("user_id").equals(expected.select(dim.columns).sort("user_id"))
+    assert dim.filter(pl.col("first_seen_date") < pl.col("updated_date")).height > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 
@@ -13,16 +13,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="platform_assets.bench.baseline")
     parser.add_argument("name", choices=["raw", "pandas"])
     parser.add_argument("--landing", type=Path, required=True)
-    parser.add_argument("--day", type=date.fromisoformat, required=True)
+    parser.add_argument("--start", type=date.fromisoformat, required=True, help="first day")
+    parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--result", type=Path, required=True, help="checksums, as JSON")
+    parser.add_argument("--result", type=Path, required=True, help="checksums per day, as JSON")
     parser.add_argument("--pii-key", required=True)
     args = parser.parse_args(argv)
     if args.name == "raw":
         from platform_assets.bench.raw import run
     else:
         from platform_assets.bench.pandas_way import run
-    checksums = run(args.landing, args.workdir, args.day, args.pii_key)
+    days = [args.start + timedelta(days=i) for i in range(args.days)]
+    checksums = run(args.landing, args.workdir, days, args.pii_key)
     args.result.write_text(json.dumps(checksums, indent=2))
 
 

@@ -1,14 +1,17 @@
-"""The pandas baseline of `data-platform bench`: one day of the platform's work, done the way
-tutorials do it.
+"""The pandas baseline of `data-platform bench`: the platform's work on a run of days, done the
+way tutorials do it, one day at a time.
 
 pandas reads the day's deliveries (`read_json(lines=True)`, `read_csv`), types every field,
 hashes PII with `hmac`, validates each clean table with a pandera (pandas) model equivalent to
 the platform's polars contracts (`platform_assets.lake.quality`), drops the rows that break a
 rule, deduplicates, writes clean parquet (pyarrow), then computes the daily revenue and
-engagement aggregates as the dbt marts do. No Dagster, DuckDB or polars in the work itself.
+engagement aggregates as the dbt marts do (revenue from every day's order versions: an order's
+latest state counts on the day it was created). No Dagster, DuckDB or polars in the work itself.
 
-It reads the one delivery of `day` (a landing zone simulated with `--days 1`): late deliveries
-of later days are not looked for, and a malformed line fails `read_json` (no quarantine).
+A day's clean rows come from its own delivery: late deliveries of later days are not looked for
+(a landing zone simulated without faults has none), and a malformed line fails `read_json` (no
+quarantine). A day's events are dropped once its engagement is counted; only the orders, which
+are small, are kept across days.
 JSON lines are read in chunks (`chunksize`, as pandas recommends for large files) and each chunk
 is flattened to typed columns at once: a whole-file `read_json` holds every line's parsed objects
 and peaks at ~10x the file's size, which at 10M events a day would not fit in memory.
@@ -128,22 +131,34 @@ class Users(_Ingested):
 # --- the pipeline -----------------------------------------------------------------------------
 
 
-def run(landing: Path, workdir: Path, day: date, pii_key: str) -> dict:
-    """Clean the four sources of `day`, aggregate, write parquet under `workdir`; checksums."""
+def run(landing: Path, workdir: Path, days: list[date], pii_key: str) -> dict:
+    """Clean the four sources of each of `days`, aggregate, write parquet under `workdir`; the
+    checksums of each day ({"YYYY-MM-DD": checksums})."""
     workdir = Path(workdir)
+    clean_rows, engagement, orders = {}, [], []
+    for day in days:
+        clean = clean_day(Path(landing), workdir, day, pii_key)
+        clean_rows[day] = {source: len(frame) for source, frame in clean.items()}
+        engagement.append(daily_engagement(clean["app_events"]))
+        orders.append(clean["orders"])
+        del clean  # the day's events are not held while the next day is read
+    revenue = daily_revenue(pd.concat(orders, ignore_index=True))
+    engagement = pd.concat(engagement, ignore_index=True)
+    write_parquet(revenue, workdir / "marts" / "fct_daily_revenue.parquet")
+    write_parquet(engagement, workdir / "marts" / "fct_daily_engagement.parquet")
+    return {day.isoformat(): checksums(clean_rows[day], revenue, engagement, day) for day in days}
+
+
+def clean_day(landing: Path, workdir: Path, day: date, pii_key: str) -> dict[str, pd.DataFrame]:
+    """The four sources of `day` cleaned, each written as parquet under `workdir`."""
     ingested_at = pd.Timestamp.now(tz="UTC").as_unit("us")
-    folders = {s: Path(landing) / s / day.isoformat() for s in SOURCES}
     clean = {
-        source: clean_source(folders[source], day, ingested_at, pii_key)
+        source: clean_source(landing / source / day.isoformat(), day, ingested_at, pii_key)
         for source, clean_source in SOURCES.items()
     }
     for source, frame in clean.items():
         write_parquet(frame, workdir / "clean" / source / f"date={day}" / "data.parquet")
-    revenue = daily_revenue(clean["orders"])
-    engagement = daily_engagement(clean["app_events"])
-    write_parquet(revenue, workdir / "marts" / "fct_daily_revenue.parquet")
-    write_parquet(engagement, workdir / "marts" / "fct_daily_engagement.parquet")
-    return checksums(clean, revenue, engagement, day)
+    return clean
 
 
 def clean_app_events(folder: Path, day: date, ingested_at, pii_key: str) -> pd.DataFrame:
@@ -364,13 +379,14 @@ def daily_engagement(events: pd.DataFrame) -> pd.DataFrame:
     return engagement.assign(conversion_rate=engagement["purchasing_users"] / engagement["dau"])
 
 
-def checksums(clean: dict, revenue: pd.DataFrame, engagement: pd.DataFrame, day: date) -> dict:
-    """The benchmark's checksums (`platform_assets.bench.checksums`) of the final frames."""
+def checksums(clean_rows: dict, revenue: pd.DataFrame, engagement: pd.DataFrame, day: date) -> dict:
+    """The benchmark's checksums (`platform_assets.bench.checksums`) of `day`, from its clean
+    row counts and the final aggregates."""
     revenue = revenue[revenue["date"] == day]
     engagement = engagement[engagement["date"] == day]
     return {
-        "clean_rows": {source: len(frame) for source, frame in clean.items()},
-        "events": len(clean["app_events"]),
+        "clean_rows": clean_rows,
+        "events": clean_rows["app_events"],
         "revenue": revenue_section(
             revenue[["currency", "orders", "gross_revenue", "net_revenue"]].itertuples(index=False)
         ),

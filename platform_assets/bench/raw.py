@@ -1,20 +1,21 @@
-"""The benchmark's "raw" baseline: the platform's daily pipeline for ONE day as one straight
-polars + DuckDB script, to show what the engines alone can do on this machine.
+"""The benchmark's "raw" baseline: the platform's daily pipeline for a run of days as one
+straight polars + DuckDB script, to show what the engines alone can do on this machine.
 
-    landing files -> DuckDB reads and types them (stage parquet, in file and line order)
-      -> keyed hashes of PII (distinct values only) -> dedup -> clean parquet per source
-      -> the dbt models' SQL for the day in DuckDB -> user_features (the platform's polars)
+    per day: landing files -> DuckDB reads and types them (stage parquet, in file and line
+      order) -> keyed hashes of PII (distinct values only) -> dedup -> clean parquet per source
+    then, once: the dbt models' SQL over all days in DuckDB -> user_features as of each day
+      (the platform's polars)
 
-Writes under `workdir`: clean/<source>.parquet, warehouse.duckdb (`marts.*` and
-`features.user_features`) and features/user_features.parquet; the stage, which still holds the
-raw PII, is deleted at the end. DuckDB streams every step in bounded memory (spilling to
+Writes under `workdir`: clean/<source>/<day>.parquet, warehouse.duckdb (`marts.*` and
+`features.user_features`) and features/<day>.parquet; the stage, which still holds the raw
+PII, is deleted at the end. DuckDB streams every step in bounded memory (spilling to
 workdir/tmp) and the features run on one bucket of users at a time: no step holds a whole
 day's events in memory.
 
 Left out, on purpose: orchestration (no Dagster), data-quality rules and quarantine (no
 pandera: a malformed line is skipped, a row without a valid event time dropped, any other row
-kept), metadata, atomic publishing, incremental windows and late deliveries (only the day's own
-delivery is read).
+kept), metadata, atomic publishing, incremental windows and late deliveries (a day's clean rows come
+from its own delivery only: a landing zone simulated without faults has no late records).
 """
 
 from __future__ import annotations
@@ -44,28 +45,35 @@ WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
-def run(landing: Path, workdir: Path, day: date, pii_key: str) -> dict:
-    """Clean, model and featurize `day`'s deliveries under `workdir`; the checksums of it."""
+def run(landing: Path, workdir: Path, days: list[date], pii_key: str) -> dict:
+    """Clean each of `days`' deliveries, model them and featurize as of each day, under
+    `workdir`; the checksums of each day ({"YYYY-MM-DD": checksums})."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "stage", "tmp"):
+    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "stage", "clean", "features", "tmp"):
         _remove(workdir / stale)
-    for folder in ("stage", "clean", "features"):
-        (workdir / folder).mkdir(exist_ok=True)
+    for folder in ("stage", *(f"clean/{s}" for s in SOURCES), "features"):
+        (workdir / folder).mkdir(parents=True)
     with _connect(workdir, MEMORY_LIMIT) as con:
-        for spec in SOURCES.values():
-            _stage(con, spec, _delivery_files(Path(landing), spec, day), _stage_path(workdir, spec))
-        ingested_at = datetime.now(UTC)
-        for spec in SOURCES.values():
-            _clean(con, spec, workdir, day, ingested_at, pii_key)
+        for day in days:
+            _lake_day(con, Path(landing), workdir, day, pii_key)
         _warehouse(con, workdir)
     # A new connection (its cache emptied) with less memory, to leave room for polars
     with _connect(workdir, FEATURES_MEMORY_LIMIT) as con:
-        _features(con, workdir, day)
-        result = checksums(con, workdir, day)
+        _features(con, workdir, days)
+        result = {day.isoformat(): checksums(con, workdir, day) for day in days}
     _remove(workdir / "stage")
     _remove(workdir / "tmp")
     return result
+
+
+def _lake_day(con, landing: Path, workdir: Path, day: date, pii_key: str) -> None:
+    """Stage the day's deliveries of every source, then write their clean tables."""
+    for spec in SOURCES.values():
+        _stage(con, spec, _delivery_files(landing, spec, day), _stage_path(workdir, spec))
+    ingested_at = datetime.now(UTC)
+    for spec in SOURCES.values():
+        _clean(con, spec, workdir, day, ingested_at, pii_key)
 
 
 def _connect(workdir: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
@@ -89,12 +97,17 @@ def _stage_path(workdir: Path, spec: SourceSpec) -> Path:
     return workdir / "stage" / f"{spec.name}.parquet"
 
 
-def clean_file(workdir: Path, source: str) -> Path:
-    return Path(workdir) / "clean" / f"{source}.parquet"
+def clean_file(workdir: Path, source: str, day: date) -> Path:
+    return Path(workdir) / "clean" / source / f"{day.isoformat()}.parquet"
 
 
-def features_file(workdir: Path) -> Path:
-    return Path(workdir) / "features" / "user_features.parquet"
+def clean_files(workdir: Path, source: str) -> str:
+    """Every day's clean file of a source, as a DuckDB glob."""
+    return str(Path(workdir) / "clean" / source / "*.parquet")
+
+
+def features_file(workdir: Path, day: date) -> Path:
+    return Path(workdir) / "features" / f"{day.isoformat()}.parquet"
 
 
 def _sql_list(values) -> str:
@@ -245,7 +258,7 @@ def _clean(con, spec: SourceSpec, workdir: Path, day: date, ingested_at: datetim
         f"""COPY (
             SELECT {select} FROM ({owned}) AS s {joins}
             WHERE s.file_row_number NOT IN (SELECT file_row_number FROM dropped)
-        ) TO '{clean_file(workdir, spec.name)}' (FORMAT parquet, COMPRESSION zstd)"""
+        ) TO '{clean_file(workdir, spec.name, day)}' (FORMAT parquet, COMPRESSION zstd)"""
     )
     con.execute("RESET disabled_optimizers")
     for table in ["dropped", *(f"pii_{c}" for c in spec.pii_hashed)]:
@@ -273,17 +286,17 @@ def _dropped_duplicates(con, spec: SourceSpec, owned: str) -> None:
 
 
 def _warehouse(con, workdir: Path) -> None:
-    """The marts of the day, as the dbt project builds them (money as DECIMAL(18,2))."""
+    """The marts over every day, as the dbt project builds them (money as DECIMAL(18,2))."""
     con.execute("CREATE SCHEMA IF NOT EXISTS staging; CREATE SCHEMA IF NOT EXISTS marts")
     for source, money in (("app_events", "price"), ("orders", "amount"), ("products", "price")):
         con.execute(
             f"CREATE OR REPLACE VIEW staging.stg_{source} AS SELECT * REPLACE "
             f"(CAST({money} AS DECIMAL(18, 2)) AS {money}) "
-            f"FROM read_parquet('{clean_file(workdir, source)}')"
+            f"FROM read_parquet('{clean_files(workdir, source)}')"
         )
     con.execute(
         "CREATE OR REPLACE VIEW staging.stg_users AS "
-        f"SELECT * FROM read_parquet('{clean_file(workdir, 'users')}')"
+        f"SELECT * FROM read_parquet('{clean_files(workdir, 'users')}')"
     )
     for statement in MARTS:
         con.execute(statement)
@@ -462,16 +475,19 @@ FROM bounded
 WINDOW w AS (PARTITION BY product_id ORDER BY version_number)
 """
 
-# One delivery, deduplicated on user_id: each row is its user's latest and first seen.
+# Each user's latest delivered row, and the day it was first delivered.
 DIM_USERS = f"""
 CREATE OR REPLACE TABLE marts.dim_users AS
 SELECT
     user_id, email_hash, country, signup_at,
     {_utc_date("signup_at")} AS signup_date,
     marketing_opt_in,
-    _delivery_date AS first_seen_date,
+    min(_delivery_date) OVER (PARTITION BY user_id) AS first_seen_date,
     _delivery_date AS updated_date
 FROM staging.stg_users
+QUALIFY row_number() OVER (
+    PARTITION BY user_id ORDER BY _delivery_date DESC, _ingested_at DESC, _source_file DESC
+) = 1
 """
 
 MARTS = (
@@ -489,12 +505,12 @@ MARTS = (
 # --- features --------------------------------------------------------------------------------
 
 
-def _features(con, workdir: Path, day: date) -> None:
-    """`user_features` as of `day` from the warehouse and clean users: the platform's polars
-    function, run on one bucket of users at a time (every feature is per user), each bucket
-    appended to `features.user_features`, which is then written as one parquet file."""
-    cutoff = cutoff_of(day)
-    window = [cutoff - timedelta(days=29), cutoff]
+def _features(con, workdir: Path, days: list[date]) -> None:
+    """`user_features` as of each of `days` from the warehouse and clean users: the platform's
+    polars function, run on one bucket of users at a time (every feature is per user), each
+    bucket appended to `features.user_features`, which is then written as a parquet file per
+    day."""
+    window = [cutoff_of(days[0]) - timedelta(days=29), cutoff_of(days[-1])]
     events_sql = (
         "SELECT user_id, session_key, event_type, event_time, product_id FROM marts.fct_events "
         "WHERE event_time >= ? AND event_time < ?"
@@ -502,16 +518,15 @@ def _features(con, workdir: Path, day: date) -> None:
     total = con.sql(f"SELECT count(*) FROM ({events_sql})", params=window).fetchall()[0][0]
     buckets = max(1, math.ceil(total / EVENTS_PER_BUCKET))
     products = to_polars(con.sql("SELECT product_id, category, valid_from FROM marts.dim_products"))
-    users = f"SELECT * FROM read_parquet('{clean_file(workdir, 'users')}')"
+    users = f"SELECT * FROM read_parquet('{clean_files(workdir, 'users')}')"
     con.execute("CREATE SCHEMA IF NOT EXISTS features")
     for bucket in range(buckets):
         mine = f"hash(user_id) % {buckets} = {bucket}"
-        features = user_features(
-            to_polars(con.sql(f"{events_sql} AND {mine}", params=window)),
-            to_polars(con.sql(f"SELECT * FROM marts.fct_order_history WHERE {mine}")),
-            products,
-            to_polars(con.sql(f"{users} WHERE {mine}")),
-            day,
+        events = to_polars(con.sql(f"{events_sql} AND {mine}", params=window))
+        orders = to_polars(con.sql(f"SELECT * FROM marts.fct_order_history WHERE {mine}"))
+        bucket_users = to_polars(con.sql(f"{users} WHERE {mine}"))
+        features = pl.concat(
+            [user_features(events, orders, products, bucket_users, day) for day in days]
         )
         con.register("features_bucket", features)
         con.execute(
@@ -520,20 +535,23 @@ def _features(con, workdir: Path, day: date) -> None:
             else "INSERT INTO features.user_features SELECT * FROM features_bucket"
         )
         con.unregister("features_bucket")
-    target = features_file(workdir)
-    con.execute(f"COPY features.user_features TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    for day in days:
+        con.execute(
+            f"COPY (SELECT * FROM features.user_features WHERE as_of_date = DATE '{day}') "
+            f"TO '{features_file(workdir, day)}' (FORMAT parquet, COMPRESSION zstd)"
+        )
 
 
 # --- checksums -------------------------------------------------------------------------------
 
 
 def checksums(con, workdir: Path, day: date) -> dict:
-    """The benchmark's checksums (platform_assets.bench.checksums), read back from the clean
-    parquet files, the warehouse and the features file that `run` wrote."""
+    """The benchmark's checksums of `day` (platform_assets.bench.checksums), read back from the
+    clean parquet files, the warehouse and the features file that `run` wrote."""
     clean_rows = {
         source: con.sql(
-            f"SELECT count(*) FROM read_parquet('{clean_file(workdir, source)}')"
+            f"SELECT count(*) FROM read_parquet('{clean_file(workdir, source, day)}')"
         ).fetchall()[0][0]
         for source in SOURCES
     }
-    return warehouse_checksums(con, clean_rows, features_file(workdir), day)
+    return warehouse_checksums(con, clean_rows, features_file(workdir, day), day)

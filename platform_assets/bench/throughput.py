@@ -1,13 +1,15 @@
 """`data-platform bench`: the platform against its engines and against the pandas way, on the
-same simulated day, one after another, each in its own process tree:
+same simulated days, one after another, each in its own process tree:
 
-    platform  `dagster job execute -m platform_assets -j daily_pipeline` for the day: the code,
-              resources and executor users run, landing -> user_features, stages from its events
+    platform  `dagster job execute -m platform_assets -j daily_pipeline` once per day, in order,
+              as the landing sensor runs it: the code, resources and executor users run,
+              landing -> user_features, stages from the runs' events
     raw       the same transformations as one straight polars + DuckDB script (bench/raw.py)
     pandas    ingestion, validation and aggregation the tutorial way (bench/pandas_way.py)
 
-Each baseline's checksums (counts and money sums, bench/checksums.py) must equal the
-platform's, or the benchmark fails. Peak RSS covers each variant's whole process tree.
+Each baseline's checksums of each day (counts and money sums, bench/checksums.py) must equal
+the platform's, or the benchmark fails. Peak RSS covers each variant's whole process tree (the
+platform's: the largest of its runs).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import platform as host
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -47,30 +49,35 @@ class BenchmarkFailed(Exception):
     pass
 
 
-def run(repo: Path, events_per_day: int, seed: int, workdir: Path | None) -> dict:
-    """Simulate one day, measure the three variants on it, compare their outputs."""
+def run(repo: Path, events_per_day: int, seed: int, workdir: Path | None, days: int = 1) -> dict:
+    """Simulate `days` days, measure the three variants on them, compare their outputs."""
     if not (repo / "dagster.yaml").exists():
         raise FileNotFoundError(f"no dagster.yaml in {repo}: run from the repository's root")
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-        return _run(repo, events_per_day, seed, workdir)
+        return _run(repo, events_per_day, seed, workdir, days)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        return _run(repo, events_per_day, seed, Path(tmp))
+        return _run(repo, events_per_day, seed, Path(tmp), days)
 
 
-def _run(repo: Path, events_per_day: int, seed: int, workdir: Path) -> dict:
+def _run(repo: Path, events_per_day: int, seed: int, workdir: Path, days: int) -> dict:
     home = workdir / "platform"
-    report = simulate(home / "landing", DAY, 1, events_per_day, seed)
+    report = simulate(home / "landing", DAY, days, events_per_day, seed)
+    dates = [DAY + timedelta(days=i) for i in range(days)]
     env = platform_environ(home, workdir / "dagster_home")
-    platform, stages = _platform(repo, workdir, env)
-    expected = platform_checksums(home, home / "warehouse.duckdb", DAY)
+    platform, runs, stages = _platform(repo, workdir, env, dates)
+    expected = {
+        day.isoformat(): platform_checksums(home, home / "warehouse.duckdb", day) for day in dates
+    }
     raw = _baseline("raw", repo, workdir, env, expected)
     pandas = _baseline("pandas", repo, workdir, env, expected)
     in_steps = sum(stages.values())
     return {
         "events": report["app_events"]["rows"],
         "day": DAY.isoformat(),
+        "days": days,
         "platform_seconds": platform.seconds,
+        "platform_run_seconds": runs,
         "raw_seconds": raw.seconds,
         "pandas_seconds": pandas.seconds,
         "platform_over_raw": round(platform.seconds / raw.seconds, 2),
@@ -87,7 +94,11 @@ def _run(repo: Path, events_per_day: int, seed: int, workdir: Path) -> dict:
     }
 
 
-def _platform(repo: Path, workdir: Path, env: dict) -> tuple[Measured, dict[str, float]]:
+def _platform(
+    repo: Path, workdir: Path, env: dict, days: list[date]
+) -> tuple[Measured, list[float], dict[str, float]]:
+    """One `daily_pipeline` run per day, in order; their total time and largest peak, each
+    run's seconds, and the seconds per stage over all runs."""
     dagster_home = Path(env["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_bytes((repo / "dagster.yaml").read_bytes())
@@ -100,11 +111,23 @@ def _platform(repo: Path, workdir: Path, env: dict) -> tuple[Measured, dict[str,
         capture_output=True,
     )
     _parse_dbt_project(repo, env)
-    tags = json.dumps({"dagster/partition": DAY.isoformat()})
+    runs = [_platform_run(repo, workdir, env, day) for day in days]
+    total = Measured(
+        round(sum(r.seconds for r in runs), 2), max(r.peak_rss_mb for r in runs), returncode=0
+    )
+    stages = {"lake": 0.0, "warehouse": 0.0, "features": 0.0}
+    for events in _runs_step_events(dagster_home):
+        for name, seconds in stage_seconds(events).items():
+            stages[name] += seconds
+    return total, [r.seconds for r in runs], stages
+
+
+def _platform_run(repo: Path, workdir: Path, env: dict, day: date) -> Measured:
+    tags = json.dumps({"dagster/partition": day.isoformat()})
     command = [_script("dagster"), "job", "execute", "-m", "platform_assets"]
     command += ["-j", "daily_pipeline", "--tags", tags]
-    measured = _checked(measure(command, env, repo, workdir / "platform.log"), workdir, "platform")
-    return measured, stage_seconds(_step_events(dagster_home))
+    log = workdir / f"platform-{day}.log"
+    return _checked(measure(command, env, repo, log), log, "platform")
 
 
 def _parse_dbt_project(repo: Path, env: dict) -> None:
@@ -124,32 +147,39 @@ def _parse_dbt_project(repo: Path, env: dict) -> None:
 
 
 def _baseline(name: str, repo: Path, workdir: Path, env: dict, expected: dict) -> Measured:
+    """Run a baseline on the days of `expected` ({day: the platform's checksums})."""
     result = workdir / f"{name}.json"
     command = [sys.executable, "-m", "platform_assets.bench.baseline", name]
-    command += ["--landing", env["PLATFORM_HOME"] + "/landing", "--day", DAY.isoformat()]
+    command += ["--landing", env["PLATFORM_HOME"] + "/landing"]
+    command += ["--start", min(expected), "--days", str(len(expected))]
     command += ["--workdir", str(workdir / name), "--result", str(result)]
     command += ["--pii-key", env.get("PLATFORM_PII_HASH_KEY") or DEV_PII_HASH_KEY]
-    measured = _checked(measure(command, env, repo, workdir / f"{name}.log"), workdir, name)
-    wrong = differences(expected, json.loads(result.read_text()))
+    log = workdir / f"{name}.log"
+    measured = _checked(measure(command, env, repo, log), log, name)
+    actual = json.loads(result.read_text())
+    wrong = [
+        f"{day} {line}"
+        for day in expected
+        for line in differences(expected[day], actual.get(day, {}))
+    ]
     if wrong:
         raise BenchmarkFailed(f"{name} differs from the platform:\n  " + "\n  ".join(wrong))
     return measured
 
 
-def _checked(measured: Measured, workdir: Path, name: str) -> Measured:
+def _checked(measured: Measured, log: Path, name: str) -> Measured:
     if measured.returncode != 0:
-        log = workdir / f"{name}.log"
         tail = "\n".join(log.read_text().splitlines()[-20:])
         raise BenchmarkFailed(f"{name} exited with {measured.returncode} (log {log}):\n{tail}")
     return measured
 
 
-def _step_events(dagster_home: Path) -> list[tuple[str, str | None, float]]:
+def _runs_step_events(dagster_home: Path) -> list[list[tuple[str, str | None, float]]]:
+    """Each run's events, from the benchmark's own instance."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        (run,) = instance.get_run_records(limit=1)
-        return run_events(instance, run.dagster_run.run_id)
+        return [run_events(instance, r.dagster_run.run_id) for r in instance.get_run_records()]
 
 
 def stage_seconds(events) -> dict[str, float]:
@@ -188,7 +218,8 @@ def table(result: dict) -> str:
         ("raw", result["raw_seconds"], result["raw_peak_rss_mb"]),
         ("pandas", result["pandas_seconds"], result["pandas_peak_rss_mb"]),
     ]
-    lines = [f"{result['events']:,} events on {result['day']}", f"{'':<10}{'s':>10}{'MB':>10}"]
+    days = f"{result['days']} days from {result['day']}" if result["days"] > 1 else result["day"]
+    lines = [f"{result['events']:,} events on {days}", f"{'':<10}{'s':>10}{'MB':>10}"]
     lines += [f"{name:<10}{s:>10.1f}{mb:>10.0f}" for name, s, mb in rows]
     lines.append(f"platform/raw {result['platform_over_raw']:.2f}   ")
     lines[-1] += f"pandas/platform {result['pandas_over_platform']:.2f}"
