@@ -324,3 +324,33 @@ def test_day_runs_in_any_order_build_the_sessions_of_one_full_build(platform, tm
                 for x, y in [(a, b), (b, a)]:
                     extra = con.sql(f"SELECT count(*) FROM (FROM {x} EXCEPT ALL FROM {y})")
                     assert extra.fetchall()[0][0] == 0, f"{x} has rows {y} lacks"
+
+
+def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platform, tmp_path):
+    """The data tests of a partitioned model read only the run's window (macros/test_window.sql):
+    a duplicate event on one day fails that day's tests and not another day's, which no longer
+    re-reads every earlier day."""
+    broken, other = RERUN_DAY, LAST.isoformat()
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes((platform["home"] / "warehouse.duckdb").read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        duplicate = "SELECT * FROM marts.fct_events WHERE event_date = ? LIMIT 1"
+        con.execute(f"INSERT INTO marts.fct_events {duplicate}", [date.fromisoformat(broken)])
+        assert con.sql(
+            "SELECT count(*) - count(DISTINCT event_id) FROM marts.fct_events"
+        ).fetchall() == [(1,)]
+
+    def dbt_test(window: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake")}
+        env |= {"PLATFORM_WAREHOUSE_PATH": str(copy), "PLATFORM_WINDOW_START": window}
+        env["PLATFORM_WINDOW_END"] = window
+        command = [dbt_executable(), "test", "--target", "test", "--select", "fct_events"]
+        command += ["--exclude-resource-type", "unit_test", "--target-path", str(tmp_path / "t")]
+        return subprocess.run(
+            command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert dbt_test(other).returncode == 0
+    failed = dbt_test(broken)
+    assert failed.returncode == 1
+    assert re.search(r"FAIL 1 unique_fct_events_event_id", failed.stdout), failed.stdout[-3000:]

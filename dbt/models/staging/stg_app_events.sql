@@ -1,4 +1,6 @@
 -- One row per app event from the clean lake, typed; money as DECIMAL(18,2).
+-- Dated by event_date: its data tests check the run's window (macros/test_window.sql).
+{{ config(partition_column='event_date') }}
 select
     cast(event_id as varchar)                    as event_id,
     cast(user_id as varchar)                     as user_id,

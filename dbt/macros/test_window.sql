@@ -1,0 +1,26 @@
+{#
+  The data tests of a partitioned model check the run's window, not the whole table.
+
+  A model that names its `partition_column` (and `partition_start_offset`, for a window that
+  reaches back) has its rows replaced window by window; the rest of the table was tested by the
+  runs that wrote it. dbt wraps the model of every data test in `get_where_subquery`, at
+  execution, so each test of such a model reads only
+  `<partition_column> BETWEEN <window start + offset> AND <window end>`: a daily run's tests cost
+  one day, not the whole history (they grew with every day that was loaded). Without a window
+  (a full build) that is the whole table. A test's own `where` config is AND-ed to it.
+#}
+{% macro duckdb__get_where_subquery(relation) -%}
+    {%- set filters = [] -%}
+    {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
+    {%- set column = tested.config.get('partition_column') if tested else none -%}
+    {%- if column -%}
+        {%- do filters.append(in_window(column, start_offset=tested.config.get('partition_start_offset', 0))) -%}
+    {%- endif -%}
+    {%- if config.get('where') -%}
+        {%- do filters.append('(' ~ config.get('where') ~ ')') -%}
+    {%- endif -%}
+    {%- if filters -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ (filters | join(' and ')) ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
