@@ -5,12 +5,15 @@
   one by at most `session_gap_minutes` (default 30). A gap of EXACTLY the limit stays in the same
   session; only a longer gap starts a new one. Ties on event_time are ordered by event_id.
 
-  Reads events with event_date in [window start - 1 day, window end]: enough to find the true
-  start of every session touching the window, as long as a session lasts less than 24 hours
-  (its start is then at most one day before any of its events). Later events do not change an
-  event's session (every window here looks back only), and fct_events keeps only the window's
-  events. (A wider range, [window start - 2 days, window end + 1 day], gave the same rows from up
-  to twice the events.)
+  Reads the window's events and, from the day before it, the events of each (user, app) whose
+  first event in the window comes at most the gap after midnight: only those can continue a
+  session of the day before (any other first event follows its previous one by more than the
+  gap). That finds the true start of every session touching the window, as long as a session
+  lasts less than 24 hours (its start is then at most one day before any of its events). Later
+  events do not change an event's session (every window here looks back only), and fct_events
+  keeps only the window's events. Reading the whole day before gave the same rows from twice the
+  events on a daily run (10M events a day: fct_events 32.6 s on the first day, 61.5 s on the
+  second).
   A view, read once, by fct_events: it carries each event's session_key and session_start, and
   fct_sessions is built from fct_events. As a table the day's events were written twice, into
   it and into fct_events (10M events: 13-15 s of the warehouse step).
@@ -18,20 +21,32 @@
 {{ config(materialized='view') }}
 {%- set gap_us = (var('session_gap_minutes') | int) * 60 * 1000000 -%}
 
-with events as (
+{%- set columns = 'event_id, user_id, app, event_type, event_time, event_date, product_id, price, currency' -%}
 
-    select
-        event_id,
-        user_id,
-        app,
-        event_type,
-        event_time,
-        event_date,
-        product_id,
-        price,
-        currency
+with continuing as (
+
+    -- (user, app) whose first event of the window's first day may continue a session from the
+    -- day before
+    select user_id, app
     from {{ ref('stg_app_events') }}
-    where {{ in_window('event_date', start_offset=-1) }}
+    where event_date = {{ window_start() }}
+    group by user_id, app
+    having epoch_us(min(event_time)) - epoch_us({{ utc_midnight(window_start()) }}) <= {{ gap_us }}
+
+),
+
+events as (
+
+    select {{ columns }}
+    from {{ ref('stg_app_events') }}
+    where {{ in_window('event_date') }}
+
+    union all
+
+    select {{ columns }}
+    from {{ ref('stg_app_events') }} as e
+    semi join continuing as c on e.user_id = c.user_id and e.app = c.app
+    where e.event_date = {{ window_start(-1) }}
 
 ),
 
