@@ -14,8 +14,9 @@ day's events in memory.
 
 Left out, on purpose: orchestration (no Dagster), data-quality rules and quarantine (no
 pandera: a malformed line is skipped, a row without a valid event time dropped, any other row
-kept), metadata, atomic publishing, incremental windows and late deliveries (a day's clean rows come
-from its own delivery only: a landing zone simulated without faults has no late records).
+kept), metadata, atomic publishing, incremental windows and late deliveries (a day's clean
+rows come from its own delivery only: a landing zone simulated without faults has no late
+records).
 """
 
 from __future__ import annotations
