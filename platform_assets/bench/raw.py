@@ -102,7 +102,7 @@ def clean_file(workdir: Path, source: str, day: date) -> Path:
     return Path(workdir) / "clean" / source / f"{day.isoformat()}.parquet"
 
 
-def clean_files(workdir: Path, source: str) -> str:
+def clean_glob(workdir: Path, source: str) -> str:
     """Every day's clean file of a source, as a DuckDB glob."""
     return str(Path(workdir) / "clean" / source / "*.parquet")
 
@@ -293,11 +293,11 @@ def _warehouse(con, workdir: Path) -> None:
         con.execute(
             f"CREATE OR REPLACE VIEW staging.stg_{source} AS SELECT * REPLACE "
             f"(CAST({money} AS DECIMAL(18, 2)) AS {money}) "
-            f"FROM read_parquet('{clean_files(workdir, source)}')"
+            f"FROM read_parquet('{clean_glob(workdir, source)}')"
         )
     con.execute(
         "CREATE OR REPLACE VIEW staging.stg_users AS "
-        f"SELECT * FROM read_parquet('{clean_files(workdir, 'users')}')"
+        f"SELECT * FROM read_parquet('{clean_glob(workdir, 'users')}')"
     )
     for statement in MARTS:
         con.execute(statement)
@@ -519,7 +519,7 @@ def _features(con, workdir: Path, days: list[date]) -> None:
     total = con.sql(f"SELECT count(*) FROM ({events_sql})", params=window).fetchall()[0][0]
     buckets = max(1, math.ceil(total / EVENTS_PER_BUCKET))
     products = to_polars(con.sql("SELECT product_id, category, valid_from FROM marts.dim_products"))
-    users = f"SELECT * FROM read_parquet('{clean_files(workdir, 'users')}')"
+    users = f"SELECT * FROM read_parquet('{clean_glob(workdir, 'users')}')"
     con.execute("CREATE SCHEMA IF NOT EXISTS features")
     for bucket in range(buckets):
         mine = f"hash(user_id) % {buckets} = {bucket}"
