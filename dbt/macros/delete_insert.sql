@@ -20,12 +20,14 @@
   behaviour is dbt-duckdb's, unchanged (delete matching keys, AND-ed with the predicates). A
   model with both, or with neither (which would append duplicates on every run), fails.
 #}
-{% macro partition_window_predicates() -%}
-    {%- set column = config.get('partition_column') -%}
+{# The window predicate of a model from its config (`config`, or a graph node's config dict):
+   [] when it names no `partition_column`. Also used by macros/test_window.sql. #}
+{% macro partition_window_predicates(model_config) -%}
+    {%- set column = model_config.get('partition_column') -%}
     {%- if not column -%}
         {{ return([]) }}
     {%- endif -%}
-    {{ return([in_window(column, start_offset=config.get('partition_start_offset', 0))]) }}
+    {{ return([in_window(column, start_offset=model_config.get('partition_start_offset', 0))]) }}
 {%- endmacro %}
 
 {% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
@@ -33,7 +35,7 @@
     {%- if unique_key and config.get('partition_column') -%}
         {{ exceptions.raise_compiler_error(model.name ~ ": set unique_key or partition_column, not both") }}
     {%- endif -%}
-    {%- set incremental_predicates = partition_window_predicates() + (incremental_predicates or []) -%}
+    {%- set incremental_predicates = partition_window_predicates(config) + (incremental_predicates or []) -%}
     {%- if not unique_key and not incremental_predicates -%}
         {{ exceptions.raise_compiler_error(model.name ~ ": delete+insert needs a unique_key or a partition_column; without either every run would append duplicates") }}
     {%- endif -%}

@@ -10,12 +10,8 @@
   (a full build) that is the whole table. A test's own `where` config is AND-ed to it.
 #}
 {% macro duckdb__get_where_subquery(relation) -%}
-    {%- set filters = [] -%}
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
-    {%- set column = tested.config.get('partition_column') if tested else none -%}
-    {%- if column -%}
-        {%- do filters.append(in_window(column, start_offset=tested.config.get('partition_start_offset', 0))) -%}
-    {%- endif -%}
+    {%- set filters = partition_window_predicates(tested.config) if tested else [] -%}
     {%- if config.get('where') -%}
         {%- do filters.append('(' ~ config.get('where') ~ ')') -%}
     {%- endif -%}

@@ -96,12 +96,13 @@ def run_events(instance, run_id: str) -> list[tuple[str, str | None, float]]:
 
 
 def step_seconds(events) -> dict[str, float]:
-    """Seconds of each step, from a run's (event type name, step key, timestamp) events."""
+    """Seconds of each step, from (event type name, step key, timestamp) events: summed over
+    the runs the events come from."""
     started: dict[str, float] = {}
     seconds: dict[str, float] = {}
     for kind, step, at in sorted(events, key=lambda e: e[2]):
         if kind == "STEP_START" and step:
             started[step] = at
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
-            seconds[step] = at - started.pop(step)
+            seconds[step] = seconds.get(step, 0.0) + at - started.pop(step)
     return seconds

@@ -115,11 +115,7 @@ def _platform(
     total = Measured(
         round(sum(r.seconds for r in runs), 2), max(r.peak_rss_mb for r in runs), returncode=0
     )
-    stages = {"lake": 0.0, "warehouse": 0.0, "features": 0.0}
-    for events in _runs_step_events(dagster_home):
-        for name, seconds in stage_seconds(events).items():
-            stages[name] += seconds
-    return total, [r.seconds for r in runs], stages
+    return total, [r.seconds for r in runs], stage_seconds(_step_events(dagster_home))
 
 
 def _platform_run(repo: Path, workdir: Path, env: dict, day: date) -> Measured:
@@ -174,12 +170,14 @@ def _checked(measured: Measured, log: Path, name: str) -> Measured:
     return measured
 
 
-def _runs_step_events(dagster_home: Path) -> list[list[tuple[str, str | None, float]]]:
-    """Each run's events, from the benchmark's own instance."""
+def _step_events(dagster_home: Path) -> list[tuple[str, str | None, float]]:
+    """The events of every run in the benchmark's own instance (its runs are one after
+    another)."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        return [run_events(instance, r.dagster_run.run_id) for r in instance.get_run_records()]
+        runs = instance.get_run_records()
+        return [e for r in runs for e in run_events(instance, r.dagster_run.run_id)]
 
 
 def stage_seconds(events) -> dict[str, float]:
