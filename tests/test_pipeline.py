@@ -15,6 +15,8 @@ import polars as pl
 import pytest
 
 from platform_assets.definitions import build_definitions
+from platform_assets.lake.storage import features_path
+from platform_assets.ml import assets as ml_assets
 from platform_assets.simulate import simulate
 from platform_assets.sources.specs import SOURCES
 from platform_assets.warehouse.assets import dbt_target_path, warehouse_models
@@ -106,6 +108,37 @@ def test_every_stage_is_built_for_every_delivered_day(platform):
     assert delivered <= {d for (d,) in feature_days}
     offline = pl.read_parquet(platform["home"] / "lake/features/user_features/*/*.parquet")
     assert offline.height > 0
+
+
+def test_user_features_of_a_day_do_not_depend_on_its_shards_and_both_stores_agree(
+    platform, monkeypatch
+):
+    """A big day's features are computed a shard of users at a time, each written out as it is
+    done: the rows are those of one pass, in the warehouse and in the offline store alike."""
+    day = LAST.isoformat()
+    rows = f"SELECT * FROM features.user_features WHERE as_of_date = '{day}' ORDER BY user_id"
+    with warehouse(platform) as con:
+        in_one_pass = con.sql(rows).pl()
+    monkeypatch.setattr(ml_assets, "SHARD_EVENTS", 500)
+    result = (
+        platform["defs"]
+        .resolve_job_def("daily_pipeline")
+        .execute_in_process(
+            instance=platform["instance"],
+            partition_key=day,
+            asset_selection=[dg.AssetKey("user_features")],
+        )
+    )
+    assert result.success
+    metadata = materialization(platform, "user_features", day)
+    with warehouse(platform) as con:
+        in_shards = con.sql(rows).pl()
+    lake_root = str(platform["home"] / "lake")
+    offline = pl.read_parquet(features_path(lake_root, "user_features", f"as_of_date={day}"))
+    assert metadata["shards"] > 5
+    assert metadata["dagster/row_count"] == in_one_pass.height > 0
+    assert in_shards.equals(in_one_pass)
+    assert offline.sort("user_id").equals(in_shards)
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))

@@ -4,14 +4,21 @@
 import hashlib
 import json
 import math
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from platform_assets.frames import to_polars
-from platform_assets.lake.storage import clean_files, features_path, write_parquet_atomically
+from platform_assets.lake.storage import (
+    clean_files,
+    features_path,
+    staged_path,
+    write_parquet_atomically,
+)
 from platform_assets.metadata import preview
 from platform_assets.ml.features import (
     CATEGORY_EVENTS,
@@ -69,34 +76,51 @@ def user_features_asset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage
 ) -> dg.MaterializeResult:
     days = partition_days(context)
+    with tempfile.TemporaryDirectory(prefix="user_features-") as parts_dir:
+        with duckdb.get_connection() as con:
+            shards = _write_shard_parts(con, lake, days, Path(parts_dir))
+            parts = {day: sorted(Path(parts_dir).glob(f"{day}-*.parquet")) for day in days}
+            _replace_days(con, [p for day in days for p in parts[day]], days)
+        for day in days:
+            published = _publish_day(lake, day, parts[day])
+            rows = published.select(pl.len()).collect().item()
+            context.add_asset_metadata(
+                {
+                    "dagster/row_count": rows,
+                    "shards": shards,
+                    "preview": preview(published.head(5).collect()),
+                },
+                partition_key=day.isoformat(),
+            )
+            context.log.info(f"user_features {day}: {rows} users, {shards} shard(s)")
+    return dg.MaterializeResult()
+
+
+def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> int:
+    """Compute the features of each shard of users for each day, each written to its own
+    parquet part as soon as it is computed (a 10M-event day holds one shard at a time, not
+    every user's features); returns the number of shards."""
     window = [cutoff_of(days[0]) - timedelta(days=29), cutoff_of(days[-1])]
     users_files = [str(f) for f in clean_files(lake.lake_root, "users")]
-    per_day: dict = {day: [] for day in days}
-    with duckdb.get_connection() as con:
-        products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
-        shards = user_shards(con, window)
-        for shard in [[shards, i] for i in range(shards)]:
-            events = query(con, EVENTS_SQL, [list(CATEGORY_EVENTS), *window, *shard])
-            orders = query(con, ORDERS_SQL, shard)
-            users = query(con, USERS_SQL, [users_files, *shard])
-            for day in days:
-                per_day[day].append(user_features(events, orders, products, users, day))
-    written = []
-    for day, frames in per_day.items():
-        frame = pl.concat(frames)
-        written.append(frame)
-        write_parquet_atomically(
-            frame, features_path(lake.lake_root, "user_features", f"as_of_date={day}")
-        )
-        context.add_asset_metadata(
-            {"dagster/row_count": frame.height, "shards": shards, "preview": preview(frame)},
-            partition_key=day.isoformat(),
-        )
-        context.log.info(f"user_features {day}: {frame.height} users, {shards} shard(s)")
-    table = pl.concat(written)
-    with duckdb.get_connection() as con:
-        _replace_days(con, table, days)
-    return dg.MaterializeResult()
+    products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
+    shards = user_shards(con, window)
+    for index in range(shards):
+        shard = [shards, index]
+        events = query(con, EVENTS_SQL, [list(CATEGORY_EVENTS), *window, *shard])
+        orders = query(con, ORDERS_SQL, shard)
+        users = query(con, USERS_SQL, [users_files, *shard])
+        for day in days:
+            frame = user_features(events, orders, products, users, day)
+            frame.write_parquet(parts_dir / f"{day}-{index:05d}.parquet", compression="lz4")
+    return shards
+
+
+def _publish_day(lake: LakeStorage, day, parts: list[Path]) -> pl.LazyFrame:
+    """Stream a day's parts into its offline-store file, atomically; return a scan of it."""
+    final = features_path(lake.lake_root, "user_features", f"as_of_date={day}")
+    with staged_path(final) as staged:
+        pl.scan_parquet(parts).sink_parquet(staged, compression="zstd", statistics=True)
+    return pl.scan_parquet(final)
 
 
 def user_shards(con, window: list) -> int:
@@ -114,20 +138,20 @@ def query(con, sql: str, params: list | None = None) -> pl.DataFrame:
     return to_polars(con.sql(sql, params=params))
 
 
-def _replace_days(con, table: pl.DataFrame, days) -> None:
-    """Idempotent write: the partition's rows are replaced, in one transaction."""
+def _replace_days(con, parts: list[Path], days: list) -> None:
+    """Idempotent write: the days' rows are replaced by the parts' rows, in one transaction."""
+    files = [str(p) for p in parts]
     con.execute("CREATE SCHEMA IF NOT EXISTS features")
-    con.register("new_rows", table)
     con.execute(
-        "CREATE TABLE IF NOT EXISTS features.user_features AS SELECT * FROM new_rows LIMIT 0"
+        "CREATE TABLE IF NOT EXISTS features.user_features AS FROM read_parquet(?) LIMIT 0",
+        [files],
     )
     con.execute("BEGIN")
     con.execute(
         "DELETE FROM features.user_features WHERE as_of_date BETWEEN ? AND ?", [days[0], days[-1]]
     )
-    con.execute("INSERT INTO features.user_features BY NAME SELECT * FROM new_rows")
+    con.execute("INSERT INTO features.user_features BY NAME FROM read_parquet(?)", [files])
     con.execute("COMMIT")
-    con.unregister("new_rows")
 
 
 class TrainingSetConfig(dg.Config):
