@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from platform_assets.sources.specs import SOURCES
 from platform_assets.warehouse.assets import warehouse_models
 
 DEFAULT_LATENESS_DAYS = 2
+# glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+M_ARENA_MAX = -8
 
 daily_pipeline_selection = dg.AssetSelection.groups("lake", "warehouse") | dg.AssetSelection.assets(
     "user_features"
@@ -85,6 +88,8 @@ def automated(assets: list, condition: dg.AutomationCondition) -> list:
 def defs() -> dg.Definitions:
     """Loaded by Dagster (workspace.yaml, `-m platform_assets`): reads the environment here,
     at load time, never at import time."""
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        cap_malloc_arenas(2)
     definitions = build_definitions(os.environ)
     # What is loaded so far (Dagster, dagster-dbt and the manifest, pandera, the definitions)
     # lives as long as the process: take it out of the garbage collector's scans. A run process
@@ -92,3 +97,18 @@ def defs() -> dg.Definitions:
     # Performance). The little garbage left from building the definitions stays, frozen too.
     gc.freeze()
     return definitions
+
+
+def cap_malloc_arenas(arenas: int) -> bool:
+    """Cap glibc's malloc arenas for this process (as `MALLOC_ARENA_MAX` would); False where
+    the C library is not glibc.
+
+    By default each thread that allocates may get an arena of its own (up to 8 per core), and
+    memory freed in one stays there: after the lake steps of a 10M-event day a run process kept
+    768 MB, 491 MB with 2 arenas, at the same speed, and the day's peak fell from 2.1 to 1.8 GB
+    (the next steps start from less; README, Performance)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return libc.mallopt(M_ARENA_MAX, arenas) == 1
