@@ -88,7 +88,9 @@ def automated(assets: list, condition: dg.AutomationCondition) -> list:
 def defs() -> dg.Definitions:
     """Loaded by Dagster (workspace.yaml, `-m platform_assets`): reads the environment here,
     at load time, never at import time."""
-    if "MALLOC_ARENA_MAX" not in os.environ:
+    if "MALLOC_ARENA_MAX" not in os.environ and "arena_max" not in os.environ.get(
+        "GLIBC_TUNABLES", ""
+    ):
         cap_malloc_arenas(2)
     definitions = build_definitions(os.environ)
     # What is loaded so far (Dagster, dagster-dbt and the manifest, pandera, the definitions)

@@ -2,8 +2,11 @@
 webserver, the daemon) pays this, so it stays small (README, Performance)."""
 
 import os
+import platform
 import subprocess
 import sys
+
+import pytest
 
 
 def load_code_location(then: str) -> str:
@@ -61,11 +64,15 @@ arenas()
 """
 
 
-def arenas_before_and_after_threads() -> tuple[int, int]:
+def arenas_before_and_after_threads(malloc_arena_max: str | None = None) -> tuple[int, int]:
     """Malloc arenas in a process that loaded the code location, then ran 8 threads that
-    allocate (no `MALLOC_ARENA_MAX` set)."""
+    allocate (`MALLOC_ARENA_MAX` as given, or unset)."""
     script = f"import sys\nfrom platform_assets.definitions import defs\n{ARENAS_AFTER_THREADS}"
-    environ = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
+    }
+    if malloc_arena_max is not None:
+        environ["MALLOC_ARENA_MAX"] = malloc_arena_max
     loaded = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", script],
         env={**environ, "PLATFORM_ENV": "test"},
@@ -77,8 +84,13 @@ def arenas_before_and_after_threads() -> tuple[int, int]:
     return before.count("Arena "), after.count("Arena ")
 
 
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's")
 def test_a_run_process_allocates_from_a_capped_number_of_malloc_arenas():
     """Memory freed in a thread's own arena stays there: capped, the steps after the lake start
-    from 491 MB instead of 768 MB on a 10M-event day (README, Performance)."""
+    from 491 MB instead of 768 MB on a 10M-event day (README, Performance). Arenas made while
+    the modules were imported stay; new threads make no more."""
     before, after = arenas_before_and_after_threads()
-    assert after == before
+    assert after <= max(before, 2)
+    # the measure itself: where an operator allows more, each thread gets an arena of its own
+    before, after = arenas_before_and_after_threads("64")
+    assert after >= before + 8

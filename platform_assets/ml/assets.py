@@ -76,11 +76,15 @@ def user_features_asset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage
 ) -> dg.MaterializeResult:
     days = partition_days(context)
-    with tempfile.TemporaryDirectory(prefix="user_features-") as parts_dir:
+    scratch = Path(lake.lake_root) / ".work"  # the lake's scratch space, out of readers' globs
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="user_features-", dir=scratch) as parts_dir:
         with duckdb.get_connection() as con:
-            shards = _write_shard_parts(con, lake, days, Path(parts_dir))
-            parts = {day: sorted(Path(parts_dir).glob(f"{day}-*.parquet")) for day in days}
+            parts = _write_shard_parts(con, lake, days, Path(parts_dir))
             _replace_days(con, [p for day in days for p in parts[day]], days)
+        # The warehouse first, then the offline store: if publishing fails, a retry of the
+        # step writes both again.
+        shards = len(parts[days[0]])
         for day in days:
             published = _publish_day(lake, day, parts[day])
             rows = published.select(pl.len()).collect().item()
@@ -96,23 +100,26 @@ def user_features_asset(
     return dg.MaterializeResult()
 
 
-def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> int:
+def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> dict:
     """Compute the features of each shard of users for each day, each written to its own
     parquet part as soon as it is computed (a 10M-event day holds one shard at a time, not
-    every user's features); returns the number of shards."""
+    every user's features); returns each day's parts, in shard order."""
     window = [cutoff_of(days[0]) - timedelta(days=29), cutoff_of(days[-1])]
     users_files = [str(f) for f in clean_files(lake.lake_root, "users")]
     products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
     shards = user_shards(con, window)
+    parts: dict = {day: [] for day in days}
     for index in range(shards):
         shard = [shards, index]
         events = query(con, EVENTS_SQL, [list(CATEGORY_EVENTS), *window, *shard])
         orders = query(con, ORDERS_SQL, shard)
         users = query(con, USERS_SQL, [users_files, *shard])
         for day in days:
+            part = parts_dir / f"{day}-{index:05d}.parquet"
             frame = user_features(events, orders, products, users, day)
-            frame.write_parquet(parts_dir / f"{day}-{index:05d}.parquet", compression="lz4")
-    return shards
+            frame.write_parquet(part, compression="lz4")
+            parts[day].append(part)
+    return parts
 
 
 def _publish_day(lake: LakeStorage, day, parts: list[Path]) -> pl.LazyFrame:
