@@ -11,12 +11,9 @@ whole published file.
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,7 +23,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from platform_assets.lake.quality import CLEAN_MODELS, UNIQUENESS_CHECKS, validate_table
-from platform_assets.lake.storage import staged_path
+from platform_assets.lake.storage import scratch_folder, staged_path
 from platform_assets.lake.transforms import (
     QUARANTINE_SCHEMA,
     Screened,
@@ -82,7 +79,8 @@ def build_partition(
     When `publish`, the quarantine is written, and the clean file if it passes its contract.
     With `publish=False` nothing is written: only the counts are returned (reconciliation).
     """
-    with _workspace(clean) as work:
+    # <lake>/clean/<source>/date=.../data.parquet
+    with scratch_folder(clean.parents[3], f"{clean.parents[1].name}-{clean.parent.name}") as work:
         staged = work / "clean.parquet"
         received, hashes = _screen_all(raw_files, spec, day, lateness_days, pii_key, work)
         dropped = duplicates(pl.scan_parquet(staged), spec, hashes)
@@ -243,15 +241,3 @@ def _quarantined(work: Path) -> pl.LazyFrame:
 
 def _rows(frame: pl.LazyFrame) -> int:
     return frame.select(pl.len()).collect().item()
-
-
-@contextmanager
-def _workspace(beside: Path) -> Iterator[Path]:
-    """A scratch folder under `<lake>/.work/`, out of every reader's glob."""
-    lake = beside.parents[3]  # <lake>/clean/<source>/date=.../data.parquet
-    work = lake / ".work" / f"{beside.parents[1].name}-{beside.parent.name}-{uuid.uuid4().hex}"
-    work.mkdir(parents=True)
-    try:
-        yield work
-    finally:
-        shutil.rmtree(work, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,18 @@ def quarantine_path(lake_root: str, source: str, day: date) -> Path:
 
 def features_path(lake_root: str, feature_set: str, partition: str) -> Path:
     return Path(lake_root) / "features" / feature_set / partition / "data.parquet"
+
+
+@contextmanager
+def scratch_folder(lake_root: str | Path, name: str) -> Iterator[Path]:
+    """A new folder `<lake>/.work/<name>-<id>` for a step's intermediate files, out of every
+    reader's glob; removed afterwards, whatever happens."""
+    work = Path(lake_root) / ".work" / f"{name}-{uuid.uuid4().hex}"
+    work.mkdir(parents=True)
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @contextmanager

@@ -4,7 +4,6 @@
 import hashlib
 import json
 import math
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from platform_assets.frames import to_polars
 from platform_assets.lake.storage import (
     clean_files,
     features_path,
+    scratch_folder,
     staged_path,
     write_parquet_atomically,
 )
@@ -76,11 +76,9 @@ def user_features_asset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, lake: LakeStorage
 ) -> dg.MaterializeResult:
     days = partition_days(context)
-    scratch = Path(lake.lake_root) / ".work"  # the lake's scratch space, out of readers' globs
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="user_features-", dir=scratch) as parts_dir:
+    with scratch_folder(lake.lake_root, "user_features") as parts_dir:
         with duckdb.get_connection() as con:
-            parts = _write_shard_parts(con, lake, days, Path(parts_dir))
+            parts = _write_shard_parts(con, lake, days, parts_dir)
             _replace_days(con, [p for day in days for p in parts[day]], days)
         # The warehouse first, then the offline store: if publishing fails, a retry of the
         # step writes both again.
