@@ -9,17 +9,22 @@ import sys
 import pytest
 
 
-def load_code_location(then: str) -> str:
-    """Load the code location as Dagster does, in a fresh interpreter; what `then` prints."""
+def run_after_loading(then: str, environ: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `then` in a fresh interpreter that imported the code location as Dagster does
+    (`defs` is there to call), with `environ` (default: this one's)."""
     script = f"import gc, sys\nfrom platform_assets.definitions import defs\n{then}"
-    loaded = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PLATFORM_ENV": "test"},
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script],
+        env={**(os.environ if environ is None else environ), "PLATFORM_ENV": "test"},
         capture_output=True,
         text=True,
         check=True,
     )
-    return loaded.stdout.strip()
+
+
+def load_code_location(then: str) -> str:
+    """Load the code location as Dagster does, in a fresh interpreter; what `then` prints."""
+    return run_after_loading(then).stdout.strip()
 
 
 def test_the_code_location_loads_without_importing_dbt_core():
@@ -67,20 +72,12 @@ arenas()
 def arenas_before_and_after_threads(malloc_arena_max: str | None = None) -> tuple[int, int]:
     """Malloc arenas in a process that loaded the code location, then ran 8 threads that
     allocate (`MALLOC_ARENA_MAX` as given, or unset)."""
-    script = f"import sys\nfrom platform_assets.definitions import defs\n{ARENAS_AFTER_THREADS}"
     environ = {
         k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
     }
     if malloc_arena_max is not None:
         environ["MALLOC_ARENA_MAX"] = malloc_arena_max
-    loaded = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", script],
-        env={**environ, "PLATFORM_ENV": "test"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    before, after, _ = loaded.stderr.split("--\n")
+    before, after, _ = run_after_loading(ARENAS_AFTER_THREADS, environ).stderr.split("--\n")
     return before.count("Arena "), after.count("Arena ")
 
 
