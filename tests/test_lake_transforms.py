@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import hmac
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -177,6 +178,15 @@ def test_keyed_hash_is_standard_hmac_sha256_of_the_normalised_value(key):
         for v in values
     ]
     assert keyed_hash(values, key).to_list() == expected
+
+
+def test_keyed_hashes_computed_on_several_threads_at_once_are_each_their_own():
+    # the screening threads hash through cursors of one DuckDB (frames.scratch_duckdb)
+    values = [pl.Series([f"user{n}@shop{i}.example" for n in range(5_000)]) for i in range(8)]
+    one_at_a_time = [keyed_hash(v, "k") for v in values]
+    with ThreadPoolExecutor(4) as pool:
+        at_once = list(pool.map(lambda v: keyed_hash(v, "k"), values))
+    assert all(a.equals(b) for a, b in zip(one_at_a_time, at_once, strict=True))
 
 
 def test_keyed_hash_depends_on_the_key():

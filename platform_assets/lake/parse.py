@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import polars as pl
 
+from platform_assets.frames import scratch_duckdb
 from platform_assets.sources.specs import SourceSpec
 
 TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -100,7 +100,7 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
             END AS _reason
         FROM decoded
     """
-    with duckdb.connect() as con:
+    with scratch_duckdb() as con:
         con.register("raw", raw.select("_record", "_error"))
         decoded = con.sql(query).pl()  # in raw's order (DuckDB preserves insertion order)
     reason = decoded.get_column("_reason")

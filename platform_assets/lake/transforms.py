@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import polars as pl
 
+from platform_assets.frames import scratch_duckdb
 from platform_assets.lake.parse import parse_raw
 from platform_assets.lake.quality import CLEAN_MODELS, model_columns, row_failures
 from platform_assets.sources.specs import SourceSpec
@@ -83,7 +83,7 @@ def hmac_sha256(values: pl.Series, key: str) -> pl.Series:
         secret = hashlib.sha256(secret).digest()
     secret = secret.ljust(SHA256_BLOCK, b"\0")
     inner, outer = bytes(b ^ 0x36 for b in secret), bytes(b ^ 0x5C for b in secret)
-    with duckdb.connect() as con:
+    with scratch_duckdb() as con:
         con.register("keyed", values.alias("value").to_frame())
         digests = con.sql(
             "SELECT sha256(?::BLOB || unhex(sha256(?::BLOB || encode(value)))) AS digest "
