@@ -145,6 +145,26 @@ def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypat
     assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"
 
 
+def test_the_contract_reads_every_value_of_the_staged_file(tmp_path):
+    path = staged_orders(tmp_path, "o1", "o2", "o3")
+    broken = pl.read_parquet(path).with_columns(
+        pl.Series("amount", [1.0, -2.0, -3.0]), pl.Series("status", ["paid", "lost", "paid"])
+    )
+    broken.write_parquet(path)
+    failure = contract_failures(path, SOURCES["orders"])
+    assert failure == (
+        "amount: greater_than_or_equal_to(0) (2 rows); status: isin(['created', 'paid', "
+        "'shipped', 'delivered', 'cancelled', 'refunded']) (1 rows)"
+    )
+
+
+def test_the_contract_names_a_missing_column(tmp_path):
+    path = staged_orders(tmp_path, "o1")
+    pl.read_parquet(path).drop("currency").write_parquet(path)
+    failure = contract_failures(path, SOURCES["orders"])
+    assert failure == "CleanOrders: column_in_dataframe: currency (1 rows)"
+
+
 def test_a_duplicate_key_within_one_batch_is_reported_once(tmp_path):
     failure = contract_failures(staged_orders(tmp_path, "o1", "o1"), SOURCES["orders"])
     assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"

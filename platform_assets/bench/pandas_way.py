@@ -35,12 +35,13 @@ from pandera.typing import Series
 
 from platform_assets.bench.checksums import engagement_section, revenue_section
 from platform_assets.lake.parse import TRUE_FALSE
-from platform_assets.lake.quality import CURRENCY, PRODUCT_EVENTS, UNIQUENESS_CHECKS
+from platform_assets.lake.quality import CURRENCY, PRODUCT_EVENTS
 from platform_assets.sources.specs import APP_EVENTS, APPS, EVENT_TYPES, ORDER_STATUSES
 
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 ORDER = ["_delivery_date", "_source_file", "_line_number"]
 CHUNK_LINES = 100_000
+UNIQUENESS_CHECKS = {"field_uniqueness", "multiple_fields_uniqueness"}
 
 
 # --- contracts: the pandas twins of platform_assets.lake.quality -----------------------------

@@ -2,7 +2,7 @@
 
     raw files --batches--> screen --> staged clean file (+ quarantine parts)   lake/transforms.py
     staged file --minus duplicates (found by key hash, rewritten only if any)--> staged file
-    staged file --pandera, batch by batch, and one global key check--> published (or not)
+    staged file --pandera over the whole file, and one key check by hash--> published (or not)
 
 Parts live in `<lake>/.work/` and are removed afterwards; readers never see anything but a
 whole published file.
@@ -22,7 +22,7 @@ import pandera.polars as pa
 import polars as pl
 import pyarrow.parquet as pq
 
-from platform_assets.lake.quality import CLEAN_MODELS, UNIQUENESS_CHECKS, validate_table
+from platform_assets.lake.quality import CLEAN_MODELS, validate_file
 from platform_assets.lake.storage import scratch_folder, staged_path
 from platform_assets.lake.transforms import (
     QUARANTINE_SCHEMA,
@@ -108,21 +108,15 @@ def build_partition(
 
 
 def contract_failures(path: Path, spec: SourceSpec) -> str | None:
-    """Validate a staged partition against its pandera model, one batch at a time, and its
-    key over the whole file. The failures as text, or None if it passes."""
-    model = CLEAN_MODELS[spec.name]
-
-    def failures(batch: pl.DataFrame) -> pl.DataFrame | None:
-        try:
-            validate_table(batch, model)
-        except pa.errors.SchemaErrors as exc:  # keys are checked over the whole file below
-            cases = exc.failure_cases.filter(~pl.col("check").is_in(UNIQUENESS_CHECKS))
-            return cases.group_by("column", "check").len() if cases.height else None
-        return None
-
-    with ThreadPoolExecutor(SCREENING_THREADS) as pool:
-        batches = _in_order(pool, failures, _batches(path), SCREENING_THREADS)
-        broken = [cases for cases in batches if cases is not None]
+    """Validate a staged partition against its pandera model and its key, both over the whole
+    file. The failures as text, or None if it passes."""
+    broken = []
+    try:
+        validate_file(path, CLEAN_MODELS[spec.name])
+    except pa.errors.SchemaErrors as exc:  # a schema-level case names what it is about
+        about = pl.format("{}: {}", "check", "failure_case")
+        check = pl.when(pl.col("index").is_null()).then(about).otherwise("check")
+        broken.append(exc.failure_cases.group_by("column", check.alias("check")).len())
     repeated = duplicates(pl.scan_parquet(path), spec).len()
     if repeated:
         check = "multiple_fields_uniqueness" if len(spec.key) > 1 else "field_uniqueness"

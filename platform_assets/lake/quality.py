@@ -6,10 +6,14 @@ The same models drive row-level quarantine while cleaning (a failed rule becomes
 
 from __future__ import annotations
 
+import copy
+import functools
 from datetime import date
+from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 from pandera.engines.polars_engine import DateTime
 
 from platform_assets.sources.specs import APPS, EVENT_TYPES, ORDER_STATUSES
@@ -17,7 +21,6 @@ from platform_assets.sources.specs import APPS, EVENT_TYPES, ORDER_STATUSES
 UtcTimestamp = DateTime(time_zone="UTC", time_unit="us")
 PRODUCT_EVENTS = ["product_view", "add_to_cart", "remove_from_cart", "purchase"]
 CURRENCY = r"^[A-Z]{3}$"
-UNIQUENESS_CHECKS = {"field_uniqueness", "multiple_fields_uniqueness"}
 
 
 class _Ingested(pa.DataFrameModel):
@@ -131,23 +134,33 @@ def row_failures(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.Data
     """
     empty = pl.DataFrame(schema={"_row": pl.UInt32, "_reason": pl.Utf8})
     try:
-        model.validate(frame.select(model_columns(model)), lazy=True)
+        row_checks(model).validate(frame.select(model_columns(model)), lazy=True)
         return empty
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     table_level = cases.filter(pl.col("index").is_null())
     if table_level.height:
         raise ValueError(f"{model.__name__}: schema-level failures: {table_level.to_dicts()[:5]}")
-    row_level = cases.filter(~pl.col("check").is_in(UNIQUENESS_CHECKS))
-    if not row_level.height:
-        return empty
-    reasons = row_level.select(
-        frame.get_column("_row").gather(row_level.get_column("index")).alias("_row"),
+    reasons = cases.select(
+        frame.get_column("_row").gather(cases.get_column("index")).alias("_row"),
         pl.format("check_failed:{}:{}", pl.col("column"), pl.col("check")).alias("_reason"),
     )
     return reasons.group_by("_row").agg(pl.col("_reason").unique().sort().str.join("; "))
 
 
-def validate_table(frame: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame:
-    """Validate a whole published table (data checks included); raises SchemaErrors."""
-    return model.validate(frame, lazy=True)
+def validate_file(path: Path, model: type[pa.DataFrameModel]) -> None:
+    """Validate a whole parquet file against the model's row checks, data included: pandera
+    runs each check as a polars query over the file, which reads only the columns it checks
+    (10M events: 1.3 s and 250 MB, against 4.4 s in batches of 150k rows, where the fixed cost
+    of a validation dominates). Raises SchemaErrors."""
+    with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        row_checks(model).validate(pl.scan_parquet(path), lazy=True)
+
+
+@functools.cache
+def row_checks(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
+    """The model's schema without its key's uniqueness: a batch's uniqueness says nothing of
+    the partition's, so keys are checked by hash over the whole partition (`duplicates`)."""
+    schema = copy.deepcopy(model.to_schema())
+    schema.unique = None
+    return schema
