@@ -3,7 +3,7 @@ fails its contract is never published, and the previously published one stays wh
 look. The streamed build gives the same partition as the in-memory rules."""
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -138,36 +138,44 @@ def test_an_error_in_any_batch_fails_the_build_and_publishes_nothing(tmp_path, m
     assert threading.active_count() == threads  # the screening and writing threads are gone
 
 
-def test_the_contract_catches_a_duplicate_key_across_batches(tmp_path, monkeypatch):
+def test_the_contract_catches_a_duplicate_key(tmp_path):
     path = staged_orders(tmp_path, "o1", "o2", "o3", "o1")
-    monkeypatch.setattr(partition, "BATCH_ROWS", 2)
     failure = contract_failures(path, SOURCES["orders"])
     assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"
 
 
 def test_the_contract_reads_every_value_of_the_staged_file(tmp_path):
-    path = staged_orders(tmp_path, "o1", "o2", "o3")
+    path = staged_orders(tmp_path, "o1", "o2", "o3", "o4")
     broken = pl.read_parquet(path).with_columns(
-        pl.Series("amount", [1.0, -2.0, -3.0]), pl.Series("status", ["paid", "lost", "paid"])
+        pl.Series("amount", [1.0, -2.0, -3.0, 4.0]),
+        pl.Series("status", ["paid", "lost", "paid", "paid"]),
+        pl.Series("user_id", ["u1", "u1", None, "u1"]),
+        pl.Series("created_at", [T, T, T, T + timedelta(hours=1)]),  # after its update
     )
     broken.write_parquet(path)
     failure = contract_failures(path, SOURCES["orders"])
     assert failure == (
+        "CleanOrders: updated_at must not be before created_at (1 rows); "
         "amount: greater_than_or_equal_to(0) (2 rows); status: isin(['created', 'paid', "
-        "'shipped', 'delivered', 'cancelled', 'refunded']) (1 rows)"
+        "'shipped', 'delivered', 'cancelled', 'refunded']) (1 rows); "
+        "user_id: not_nullable (1 rows)"
     )
 
 
-def test_the_contract_names_a_missing_column(tmp_path):
-    path = staged_orders(tmp_path, "o1")
-    pl.read_parquet(path).drop("currency").write_parquet(path)
+def test_a_broken_rule_reports_a_bounded_number_of_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(partition, "FAILURE_CASES", 2)
+    path = staged_orders(tmp_path, "o1", "o2", "o3")
+    pl.read_parquet(path).with_columns(amount=pl.lit(-1.0)).write_parquet(path)
     failure = contract_failures(path, SOURCES["orders"])
-    assert failure == "CleanOrders: column_in_dataframe: currency (1 rows)"
+    assert failure == "amount: greater_than_or_equal_to(0) (at least 2 rows)"
 
 
-def test_a_duplicate_key_within_one_batch_is_reported_once(tmp_path):
-    failure = contract_failures(staged_orders(tmp_path, "o1", "o1"), SOURCES["orders"])
-    assert failure == "order_id, updated_at: multiple_fields_uniqueness (1 rows)"
+@pytest.mark.parametrize("column", ["currency", "order_id"])
+def test_the_contract_names_a_missing_column(tmp_path, column):
+    path = staged_orders(tmp_path, "o1")
+    pl.read_parquet(path).drop(column).write_parquet(path)
+    failure = contract_failures(path, SOURCES["orders"])
+    assert failure == f"CleanOrders: column_in_dataframe: {column} (1 rows)"
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path):
