@@ -119,8 +119,9 @@ def contract_failures(path: Path, spec: SourceSpec) -> str | None:
         about = pl.format("{}: {}", "check", pl.col("failure_case").str.split("\n").list.first())
         check = pl.when(pl.col("index").is_null()).then(about).otherwise("check")
         broken.append(exc.failure_cases.group_by("column", check.alias("check")).len())
-    has_key = set(spec.key) <= set(pl.scan_parquet(path).collect_schema().names())
-    repeated = duplicates(pl.scan_parquet(path), spec).len() if has_key else 0
+    staged = pl.scan_parquet(path)
+    has_key = set(spec.key) <= set(staged.collect_schema().names())  # else pandera named it
+    repeated = duplicates(staged, spec).len() if has_key else 0
     if repeated:
         check = "multiple_fields_uniqueness" if len(spec.key) > 1 else "field_uniqueness"
         key = ", ".join(spec.key)
