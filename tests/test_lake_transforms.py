@@ -97,6 +97,33 @@ def test_each_bad_line_is_quarantined_with_the_rule_it_broke(tmp_path):
     assert result.quarantine.get_column("_record").null_count() == 0  # kept as delivered
 
 
+@pytest.mark.parametrize(
+    "malformed", [[], ['{"event_id": "trunc']], ids=["all_json", "one_malformed"]
+)
+def test_a_batch_decodes_the_same_whether_or_not_a_line_is_malformed(tmp_path, malformed):
+    """A batch of JSON lines is decoded in one pass; one malformed line makes it check each
+    line first. Both give the same rows and reasons."""
+    lines = [
+        json.dumps(event("ok")),
+        "[1, 2]",
+        "null",
+        '  {"event_id": "spaced", "user_id": "u1"}',
+        json.dumps(event("mail", properties={"email": " A@x.io ", "path": "/"})),
+    ]
+    result = clean_events(tmp_path, {DAY: lines + malformed})
+
+    assert result.clean.get_column("event_id").to_list() == ["ok", "mail"]
+    assert (
+        result.clean.filter(pl.col("event_id") == "mail").item(0, "email_hash")
+        == keyed_hash(pl.Series(["a@x.io"]), "k").item()
+    )
+    reasons = result.quarantine.sort("_line_number").get_column("_reason").to_list()
+    spaced = [r for r in reasons if r not in ("not_a_json_object", "malformed_json")]
+    assert reasons[:2] == ["not_a_json_object", "not_a_json_object"]
+    assert len(spaced) == 1 and "app" in spaced[0]  # an object, checked by the rules
+    assert reasons[3:] == (["malformed_json"] if malformed else [])
+
+
 def test_nothing_is_lost(tmp_path):
     lines = [json.dumps(event(f"e{i}")) for i in range(5)] + ["garbage", json.dumps(event("e0"))]
     result = clean_events(tmp_path, {DAY: lines})

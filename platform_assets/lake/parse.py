@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 import polars as pl
 
 from platform_assets.frames import scratch_duckdb
@@ -67,12 +68,28 @@ def _csv_text(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
 def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     """Decode `_record` with DuckDB's JSON reader (robust to malformed lines, and fast).
 
-    Each line is parsed twice: `json_valid`, then `json_transform` of the valid lines (a
-    `try()` of the transform alone is slower as soon as a few lines are malformed). `decoded`
-    is MATERIALIZED, as inlined DuckDB would decode the line again for each field read from
-    it. A dropped PII object (`context`) is decoded straight into the keys extracted from it
-    and never comes back as text; a kept object is parsed again only if its text may hold a
-    key to extract or scrub. Only the decoded columns come back from DuckDB."""
+    A batch is decoded first as if every line were JSON, each parsed once: `json_transform`
+    fails on a malformed line, and only then is the batch decoded again with each line checked
+    by `json_valid` before its transform (a `try()` of the transform alone is slower as soon
+    as a few lines are malformed)."""
+    with scratch_duckdb() as con:
+        con.register("raw", raw.select("_record", "_error"))
+        try:
+            decoded = con.sql(_decode_sql(spec, checked=False)).pl()
+        except duckdb.InvalidInputException:  # a line is not JSON
+            decoded = con.sql(_decode_sql(spec, checked=True)).pl()
+    # in raw's order (DuckDB preserves insertion order)
+    reason = decoded.get_column("_reason")
+    return pl.concat([decoded.drop("_reason"), raw, reason.to_frame()], how="horizontal")
+
+
+def _decode_sql(spec: SourceSpec, *, checked: bool) -> str:
+    """The decoding query: `checked`, each line's transform is guarded by `json_valid`.
+
+    `decoded` is MATERIALIZED, as inlined DuckDB would decode the line again for each field
+    read from it. A dropped PII object (`context`) is decoded straight into the keys extracted
+    from it and never comes back as text; a kept object is parsed again only if its text may
+    hold a key to extract or scrub. Only the decoded columns come back from DuckDB."""
     structs = struct_keys(spec)
     columns = [
         f"{_kept(name, spec)}::VARCHAR AS {name}" for name in spec.fields if name not in structs
@@ -81,12 +98,15 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
         f"{_extracted(field, path, structs)} AS {column}"
         for column, (field, path) in spec.json_extract.items()
     ]
-    query = f"""
+    if checked:
+        valid, lines = "json_valid(_record)", "CASE WHEN _valid THEN _record END"
+    else:  # every line is JSON, or the transform fails
+        valid, lines = "_record IS NOT NULL", "_record"
+    structure = _structure(spec, structs)
+    return f"""
         WITH decoded AS MATERIALIZED (
-            SELECT _record, _error, _valid, json_transform(
-                CASE WHEN _valid THEN _record END, '{_structure(spec, structs)}'
-            ) AS d
-            FROM (SELECT _record, _error, json_valid(_record) AS _valid FROM raw)
+            SELECT _record, _error, _valid, json_transform({lines}, '{structure}') AS d
+            FROM (SELECT _record, _error, {valid} AS _valid FROM raw)
         )
         SELECT {", ".join(columns)},
             CASE
@@ -100,11 +120,6 @@ def _decode_json(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
             END AS _reason
         FROM decoded
     """
-    with scratch_duckdb() as con:
-        con.register("raw", raw.select("_record", "_error"))
-        decoded = con.sql(query).pl()  # in raw's order (DuckDB preserves insertion order)
-    reason = decoded.get_column("_reason")
-    return pl.concat([decoded.drop("_reason"), raw, reason.to_frame()], how="horizontal")
 
 
 def struct_keys(spec: SourceSpec) -> dict[str, list[str]]:
