@@ -78,3 +78,19 @@ def test_every_daily_pipeline_step_retries_with_backoff_and_jitter(tmp_path):
     for step in steps:
         policy = step.retry_policy
         assert policy and policy.backoff and policy.jitter, step.name
+
+
+def test_a_marts_columns_show_what_its_contract_refuses(graph):
+    """The not_null constraints of a mart's enforced dbt contract reach its column schema in
+    the UI; a staging view declares none."""
+
+    def not_nullable(name: str) -> set[str]:
+        schema = graph.get(dg.AssetKey(name)).metadata["dagster/column_schema"]
+        return {column.name for column in schema.columns if not column.constraints.nullable}
+
+    assert not_nullable("fct_events") == {
+        "event_id", "user_id", "session_key", "app", "event_type", "event_time", "event_date",
+        "session_start",
+    }  # fmt: skip
+    assert "email_hash" not in not_nullable("dim_users")
+    assert not_nullable("stg_app_events") == set()

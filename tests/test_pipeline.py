@@ -20,7 +20,7 @@ from platform_assets.ml import assets as ml_assets
 from platform_assets.simulate import simulate
 from platform_assets.sources.specs import SOURCES
 from platform_assets.warehouse.assets import dbt_target_path, warehouse_models
-from platform_assets.warehouse.project import dbt_executable
+from platform_assets.warehouse.project import dbt_executable, dbt_project
 
 pytestmark = pytest.mark.integration
 
@@ -387,3 +387,29 @@ def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platf
     failed = dbt_test(broken)
     assert failed.returncode == 1
     assert re.search(r"FAIL 1 unique_fct_events_event_id", failed.stdout), failed.stdout[-3000:]
+
+
+def test_a_mart_refuses_a_null_where_its_contract_declares_not_null(platform, tmp_path):
+    """The marts' not_null columns are constraints of their enforced contracts, which DuckDB
+    checks on every write, not data tests run after the rows have landed: the warehouse holds
+    exactly the declared constraints, and a null is refused with the column named."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    declared = {
+        (node["name"], column)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        for column, props in node["columns"].items()
+        if any(constraint["type"] == "not_null" for constraint in props["constraints"])
+    }
+    assert ("fct_events", "event_id") in declared
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes((platform["home"] / "warehouse.duckdb").read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        enforced = con.sql(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND is_nullable = 'NO'"
+        ).fetchall()
+        assert set(enforced) == declared
+        null_event = "SELECT * REPLACE (NULL AS event_id) FROM marts.fct_events LIMIT 1"
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL.*fct_events.event_id"):
+            con.execute(f"INSERT INTO marts.fct_events {null_event}")

@@ -255,7 +255,7 @@ def test_materialize_a_partition_by_clicking(page, platform, shots, asset, metad
     ("asset", "checks"),
     [
         ("clean_app_events", ["pandera_contract", "nothing_lost"]),
-        ("fct_events", ["unique_fct_events_event_id", "not_null_fct_events_event_id"]),
+        ("fct_events", ["unique_fct_events_event_id", "non_negative_fct_events_price"]),
     ],
 )
 def test_checks_are_listed_with_their_last_result(page, asset, checks):

@@ -19,6 +19,7 @@ from platform_assets.warehouse.project import dbt_project
 # Unit tests check the SQL logic on fixed inputs: CI runs them (tests/test_pipeline.py); a
 # production run would only repeat them on every partition.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+COLUMN_SCHEMA = "dagster/column_schema"
 
 
 def dbt_env(window: dg.TimeWindow, lake_root: str, warehouse_path: str) -> dict[str, str]:
@@ -62,9 +63,43 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def with_contract_constraints(
+    schema: dg.TableSchema, resource_props: Mapping[str, Any]
+) -> dg.TableSchema:
+    """A model's column schema with the columns its enforced dbt contract declares `not_null`
+    marked not nullable (dagster-dbt leaves constraints out), so the UI's column list shows
+    what the warehouse refuses at write."""
+    if not resource_props.get("config", {}).get("contract", {}).get("enforced"):
+        return schema
+    columns = resource_props.get("columns", {})
+
+    def constrained(column: dg.TableColumn) -> dg.TableColumn:
+        declared = columns.get(column.name, {}).get("constraints", [])
+        if not any(constraint.get("type") == "not_null" for constraint in declared):
+            return column
+        return dg.TableColumn(
+            name=column.name,
+            type=column.type,
+            description=column.description,
+            tags=column.tags,
+            constraints=dg.TableColumnConstraints(nullable=False),
+        )
+
+    return dg.TableSchema(
+        columns=[constrained(column) for column in schema.columns], constraints=schema.constraints
+    )
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
     """Models keep their dbt name as asset key, in the `warehouse` group; sources map to the
     clean lake assets through `meta.dagster.asset_key` in `dbt/models/staging/_sources.yml`."""
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        schema = metadata.get(COLUMN_SCHEMA)
+        if isinstance(schema, dg.TableSchema):
+            metadata[COLUMN_SCHEMA] = with_contract_constraints(schema, dbt_resource_props)
+        return metadata
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
