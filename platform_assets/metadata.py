@@ -5,6 +5,9 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+# The metadata key under which the UI lists an asset's columns.
+COLUMN_SCHEMA = "dagster/column_schema"
+
 
 def markdown_table(rows: list[dict]) -> dg.MarkdownMetadataValue:
     if not rows:

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from platform_assets.definitions import build_definitions
+from platform_assets.metadata import COLUMN_SCHEMA
 from platform_assets.sources.specs import SOURCES
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -85,7 +86,7 @@ def test_a_marts_columns_show_what_its_contract_refuses(graph):
     the UI; a staging view declares none."""
 
     def not_nullable(name: str) -> set[str]:
-        schema = graph.get(dg.AssetKey(name)).metadata["dagster/column_schema"]
+        schema = graph.get(dg.AssetKey(name)).metadata[COLUMN_SCHEMA]
         return {column.name for column in schema.columns if not column.constraints.nullable}
 
     assert not_nullable("fct_events") == {

@@ -75,6 +75,13 @@ def warehouse(platform) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(platform["home"] / "warehouse.duckdb"), read_only=True)
 
 
+def warehouse_copy(platform, tmp_path: Path) -> Path:
+    """A copy of the built warehouse, for a test that writes to it."""
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes((platform["home"] / "warehouse.duckdb").read_bytes())
+    return copy
+
+
 def lake(platform, zone: str, source: str) -> pl.DataFrame:
     """All partitions of a lake table (raw files may differ in columns: schema changes)."""
     files = sorted((platform["home"] / "lake" / zone / source).glob("*/*.parquet"))
@@ -364,8 +371,7 @@ def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platf
     a duplicate event on one day fails that day's tests and not another day's, which no longer
     re-reads every earlier day."""
     broken, other = RERUN_DAY, LAST.isoformat()
-    copy = tmp_path / "warehouse.duckdb"
-    copy.write_bytes((platform["home"] / "warehouse.duckdb").read_bytes())
+    copy = warehouse_copy(platform, tmp_path)
     with duckdb.connect(str(copy)) as con:
         duplicate = "SELECT * FROM marts.fct_events WHERE event_date = ? LIMIT 1"
         con.execute(f"INSERT INTO marts.fct_events {duplicate}", [date.fromisoformat(broken)])
@@ -402,8 +408,7 @@ def test_a_mart_refuses_a_null_where_its_contract_declares_not_null(platform, tm
         if any(constraint["type"] == "not_null" for constraint in props["constraints"])
     }
     assert ("fct_events", "event_id") in declared
-    copy = tmp_path / "warehouse.duckdb"
-    copy.write_bytes((platform["home"] / "warehouse.duckdb").read_bytes())
+    copy = warehouse_copy(platform, tmp_path)
     with duckdb.connect(str(copy)) as con:
         enforced = con.sql(
             "SELECT table_name, column_name FROM information_schema.columns "

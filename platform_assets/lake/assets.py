@@ -11,7 +11,7 @@ from platform_assets.lake.landing import delivery_files, extra_fields, write_del
 from platform_assets.lake.partition import BuiltPartition, build_partition
 from platform_assets.lake.quality import CLEAN_MODELS
 from platform_assets.lake.storage import clean_path, quarantine_path, raw_path, staged_path
-from platform_assets.metadata import column_schema, markdown_table, preview
+from platform_assets.metadata import COLUMN_SCHEMA, column_schema, markdown_table, preview
 from platform_assets.partitions import daily_partitions, partition_days
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, PiiHasher
@@ -112,7 +112,7 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
         owners=list(spec.owners),
         code_version=LAKE_CODE_VERSION,
         retry_policy=IO_RETRY,
-        metadata={"dagster/column_schema": column_schema(model.to_schema().dtypes)},
+        metadata={COLUMN_SCHEMA: column_schema(model.to_schema().dtypes)},
     )
     def _clean(context: dg.AssetExecutionContext, lake: LakeStorage, pii: PiiHasher):
         results: dict[str, BuiltPartition] = {}

@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 from dagster_duckdb import DuckDBResource
 
+from platform_assets.metadata import COLUMN_SCHEMA
 from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, WarehouseDbt
@@ -19,7 +20,6 @@ from platform_assets.warehouse.project import dbt_project
 # Unit tests check the SQL logic on fixed inputs: CI runs them (tests/test_pipeline.py); a
 # production run would only repeat them on every partition.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
-COLUMN_SCHEMA = "dagster/column_schema"
 
 
 def dbt_env(window: dg.TimeWindow, lake_root: str, warehouse_path: str) -> dict[str, str]:
