@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # dbt in an environment of its own (pyproject's `dbt` extra): see pyproject.toml
 DBT_VENV := .venv-dbt
+# pandas for the benchmark's pandas baseline, outside .venv (pyproject's `bench-pandas` extra)
+BENCH_PANDAS := .bench-pandas
 PLATFORM_ENV ?= dev
 PLATFORM_HOME ?= $(CURDIR)/.platform/$(PLATFORM_ENV)
 DAGSTER_HOME ?= $(CURDIR)/.dagster
@@ -24,7 +26,8 @@ MANIFEST := dbt/target/manifest.json
 
 .PHONY: install dev test test-daemon bench bench-latency lint format clean screenshots
 
-install: $(VENV)/.installed $(DBT_VENV)/.installed $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+install: $(VENV)/.installed $(DBT_VENV)/.installed $(BENCH_PANDAS)/.installed $(MANIFEST) \
+	$(DAGSTER_HOME)/dagster.yaml
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +35,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# dbt lives in $(DBT_VENV) now: a .venv from before keeps dbt-core, which would be imported
 	$(BIN)/python -m pip uninstall --quiet --yes dbt-core dbt-duckdb dbt-adapters dbt-common
+	@# pandas lives in $(BENCH_PANDAS) now: in .venv, pandera would import it with the code location
+	$(BIN)/python -m pip uninstall --quiet --yes pandas
+	touch $@
+
+$(BENCH_PANDAS)/.installed: pyproject.toml $(VENV)/.installed
+	rm -rf $(BENCH_PANDAS)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(BENCH_PANDAS) $$($(BIN)/python -c \
+		"import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench-pandas']))")
 	touch $@
 
 $(DBT_VENV)/.installed: pyproject.toml

@@ -11,7 +11,14 @@ import pytest
 from platform_assets.bench.checksums import differences
 from platform_assets.bench.daemon import platform_environ
 from platform_assets.bench.measure import measure
-from platform_assets.bench.throughput import DAY, BenchmarkFailed, _baseline, stage_seconds
+from platform_assets.bench.throughput import (
+    BENCH_PANDAS,
+    DAY,
+    BenchmarkFailed,
+    _baseline,
+    baseline_environ,
+    stage_seconds,
+)
 from platform_assets.cli import main
 from platform_assets.simulate import simulate
 
@@ -117,3 +124,21 @@ def test_a_baseline_that_disagrees_with_the_platform_fails_the_benchmark(tmp_pat
     with pytest.raises(BenchmarkFailed, match="pandas differs from the platform") as failed:
         _baseline("pandas", Path.cwd(), tmp_path, env, wrong)
     assert f"{DAY} clean_rows.app_events: expected 1, got " in str(failed.value)
+
+
+def test_only_the_pandas_baseline_imports_from_the_bench_pandas_folder():
+    env = {"PYTHONPATH": "/elsewhere"}
+    assert baseline_environ("raw", Path("/repo"), env) == env
+    assert baseline_environ("pandas", Path("/repo"), env)["PYTHONPATH"] == (
+        f"/repo/{BENCH_PANDAS}:/elsewhere"
+    )
+
+
+def test_the_pandas_baseline_without_pandas_says_how_to_install_it(tmp_path):
+    """The platform's environment holds no pandas: without .bench-pandas the baseline stops."""
+    command = [sys.executable, "-m", "platform_assets.bench.baseline", "pandas"]
+    command += ["--landing", str(tmp_path), "--start", DAY.isoformat(), "--pii-key", "k"]
+    command += ["--workdir", str(tmp_path), "--result", str(tmp_path / "result.json")]
+    measured = measure(command, {"PATH": "/usr/bin"}, Path.cwd(), tmp_path / "log")
+    assert measured.returncode == 2
+    assert "`make install` puts it in .bench-pandas" in (tmp_path / "log").read_text()

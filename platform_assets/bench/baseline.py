@@ -8,6 +8,8 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+HOW_TO_INSTALL = "`make install` puts it in .bench-pandas, beside the platform's environment"
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="platform_assets.bench.baseline")
@@ -22,7 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.name == "raw":
         from platform_assets.bench.raw import run
     else:
-        from platform_assets.bench.pandas_way import run
+        try:
+            from platform_assets.bench.pandas_way import run
+        except ModuleNotFoundError as missing:
+            if missing.name != "pandas":
+                raise
+            parser.exit(2, f"the pandas baseline needs pandas ({missing}): {HOW_TO_INSTALL}\n")
     days = [args.start + timedelta(days=i) for i in range(args.days)]
     checksums = run(args.landing, args.workdir, days, args.pii_key)
     args.result.write_text(json.dumps(checksums, indent=2))
