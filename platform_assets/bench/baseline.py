@@ -8,7 +8,8 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-HOW_TO_INSTALL = "`make install` puts it in .bench-pandas, beside the platform's environment"
+# Where `make install` puts pandas, beside the platform's environment (pyproject, bench-pandas).
+BENCH_PANDAS = ".bench-pandas"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> None:
         except ModuleNotFoundError as missing:
             if missing.name != "pandas":
                 raise
-            parser.exit(2, f"the pandas baseline needs pandas ({missing}): {HOW_TO_INSTALL}\n")
+            hint = f"`make install` puts it in {BENCH_PANDAS}, beside the platform's environment"
+            parser.exit(2, f"the pandas baseline needs pandas ({missing}): {hint}\n")
     days = [args.start + timedelta(days=i) for i in range(args.days)]
     checksums = run(args.landing, args.workdir, days, args.pii_key)
     args.result.write_text(json.dumps(checksums, indent=2))

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from importlib.metadata import distributions, version
 from pathlib import Path
 
+from platform_assets.bench.baseline import BENCH_PANDAS
 from platform_assets.bench.checksums import differences, platform_checksums
 from platform_assets.bench.daemon import platform_environ
 from platform_assets.bench.measure import Measured, measure, run_events, step_seconds
@@ -36,8 +37,6 @@ DAY = date(2026, 3, 1)
 PACKAGES = ("dagster", "dagster-dbt", "duckdb", "polars", "pandera")
 DBT_PACKAGES = ("dbt-core", "dbt-duckdb")  # in dbt's own environment
 STEP_STAGES = {"warehouse_models": "warehouse", "user_features": "features"}
-# Where `make install` puts pandas, beside the platform's environment (pyproject, bench-pandas).
-BENCH_PANDAS = ".bench-pandas"
 LOAD_SCRIPT = """
 import os, time
 began = time.perf_counter()
