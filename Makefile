@@ -87,9 +87,10 @@ test-daemon: install
 # The platform against raw polars + DuckDB and pandas on simulated days (README, Performance).
 BENCH_EVENTS ?= 1000000
 BENCH_DAYS ?= 1
+BENCH_PAIRS ?= 1
 bench: install
 	$(BIN)/data-platform bench --events-per-day $(BENCH_EVENTS) --days $(BENCH_DAYS) \
-		--output bench-$(BENCH_EVENTS)x$(BENCH_DAYS).json
+		--pairs $(BENCH_PAIRS) --output bench-$(BENCH_EVENTS)x$(BENCH_DAYS).json
 
 # Delivery landed -> its user_features, through the real daemon: median of 5 with a breakdown.
 bench-latency: install

@@ -59,6 +59,13 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--events-per-day", type=_positive, default=1_000_000)
     bench.add_argument("--days", type=_positive, default=1, help="simulated days (default 1)")
+    bench.add_argument(
+        "--pairs",
+        type=_positive,
+        default=1,
+        help="run the platform and raw this many times, alternately, on the same data, and "
+        "report the median of the pairs' platform/raw (default 1)",
+    )
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--output", type=Path, help="write the result as JSON here")
     bench.add_argument("--workdir", type=Path, help="keep data, logs and outputs here")
@@ -85,7 +92,9 @@ def _run_bench(args: argparse.Namespace) -> int:
     from platform_assets.bench.throughput import BenchmarkFailed, run, table
 
     try:
-        result = run(Path.cwd(), args.events_per_day, args.seed, args.workdir, args.days)
+        result = run(
+            Path.cwd(), args.events_per_day, args.seed, args.workdir, args.days, args.pairs
+        )
     except (FileNotFoundError, BenchmarkFailed) as exc:
         print(f"data-platform bench: {exc}", file=sys.stderr)
         return 1

@@ -10,14 +10,16 @@ import pytest
 
 from platform_assets.bench.checksums import differences
 from platform_assets.bench.daemon import platform_environ
-from platform_assets.bench.measure import measure
+from platform_assets.bench.measure import Measured, measure
 from platform_assets.bench.throughput import (
     BENCH_PANDAS,
     DAY,
     BenchmarkFailed,
+    PlatformMeasured,
     _baseline,
     baseline_environ,
     stage_seconds,
+    summarize_pairs,
 )
 from platform_assets.cli import main
 from platform_assets.simulate import simulate
@@ -61,6 +63,36 @@ def test_stages_are_the_steps_seconds_grouped():
         ("STEP_SUCCESS", "user_features", 7.25),
     ]
     assert stage_seconds(events) == {"lake": 1.5, "warehouse": 4.0, "features": 0.25}
+
+
+def _platform(seconds: float, peak: float, lake: float) -> PlatformMeasured:
+    stages = {"lake": lake, "warehouse": 2.0, "features": 1.0}
+    return PlatformMeasured(Measured(seconds, peak, 0), [seconds], stages, checksums={})
+
+
+def test_pairs_report_the_median_ratio_the_median_platform_run_and_the_largest_peaks():
+    platforms = [
+        _platform(30.0, 900, 20.0),
+        _platform(20.0, 1000, 12.0),
+        _platform(26.0, 800, 18.0),
+    ]
+    raws = [Measured(20.0, 500, 0), Measured(10.0, 400, 0), Measured(20.0, 450, 0)]
+    summary = summarize_pairs(platforms, raws)
+    assert [p["platform_over_raw"] for p in summary["pairs"]] == [1.5, 2.0, 1.3]
+    assert summary["platform_over_raw"] == 1.5  # the pairs' median, not 26 / 20
+    assert summary["platform_seconds"] == 26.0 and summary["raw_seconds"] == 20.0
+    assert summary["stages"]["lake"] == 18.0  # the median platform run's own stages
+    assert summary["orchestration_seconds"] == 26.0 - 18.0 - 2.0 - 1.0
+    assert summary["platform_peak_rss_mb"] == 1000 and summary["raw_peak_rss_mb"] == 500
+
+
+def test_an_even_number_of_pairs_reports_the_lower_middle_run_not_an_average():
+    summary = summarize_pairs(
+        [_platform(30.0, 900, 20.0), _platform(20.0, 900, 12.0)],
+        [Measured(15.0, 500, 0), Measured(10.0, 400, 0)],
+    )
+    assert summary["platform_seconds"] == 20.0 and summary["raw_seconds"] == 10.0
+    assert summary["platform_over_raw"] == 2.0  # median of 2.0 and 2.0
 
 
 def test_peak_memory_covers_the_childs_own_children(tmp_path):
@@ -114,6 +146,20 @@ def test_the_benchmark_runs_all_three_on_two_days_and_their_outputs_agree(tmp_pa
     assert {"dagster", "dbt-core", "polars", "duckdb", "pandera"} <= set(result["versions"])
     assert None not in result["versions"].values()
     assert "platform/raw" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_pairs_repeat_the_platform_and_raw_on_the_same_landing_and_agree(tmp_path, capsys):
+    work = tmp_path / "work"
+    code = main(["bench", "--events-per-day", "5000", "--pairs", "2", "--workdir", str(work)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "platform/raw of each pair, in order: " in out.out
+    # the second repetition ran in a home and instance of its own, on the first's landing
+    assert (work / "platform-2" / "landing").resolve() == (work / "platform" / "landing")
+    assert (work / "platform-2" / "warehouse.duckdb").exists()
+    assert (work / "dagster_home-2" / "history").is_dir()
+    assert (work / "platform-2-2026-03-01.log").exists()
 
 
 def test_a_baseline_that_disagrees_with_the_platform_fails_the_benchmark(tmp_path):

@@ -10,6 +10,12 @@ same simulated days, one after another, each in its own process tree:
 Each baseline's checksums of each day (counts and money sums, bench/checksums.py) must equal
 the platform's, or the benchmark fails. Peak RSS covers each variant's whole process tree (the
 platform's: the largest of its runs).
+
+With `pairs` > 1, the platform and raw run that many times, alternately, on the same data (each
+platform repetition in a fresh home and instance, reading the same landing zone); their
+outputs must agree every time. A pair runs back to back, so a slow spell of a noisy machine
+slows both of its sides: `platform_over_raw` is the median of the pairs' ratios, the seconds
+are the median repetitions'. pandas runs once.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from __future__ import annotations
 import json
 import os
 import platform as host
+import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.metadata import distributions, version
 from pathlib import Path
@@ -50,49 +58,103 @@ class BenchmarkFailed(Exception):
     pass
 
 
-def run(repo: Path, events_per_day: int, seed: int, workdir: Path | None, days: int = 1) -> dict:
-    """Simulate `days` days, measure the three variants on them, compare their outputs."""
+@dataclass(frozen=True)
+class PlatformMeasured:
+    """One repetition of the platform: its runs' total and largest peak, each run's seconds,
+    the seconds per stage, and its checksums per day."""
+
+    total: Measured
+    runs: list[float]
+    stages: dict[str, float]
+    checksums: dict[str, dict]
+
+
+def run(
+    repo: Path,
+    events_per_day: int,
+    seed: int,
+    workdir: Path | None,
+    days: int = 1,
+    pairs: int = 1,
+) -> dict:
+    """Simulate `days` days, measure the three variants on them (the platform and raw `pairs`
+    times, alternately), compare their outputs."""
     if not (repo / "dagster.yaml").exists():
         raise FileNotFoundError(f"no dagster.yaml in {repo}: run from the repository's root")
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-        return _run(repo, events_per_day, seed, workdir, days)
+        return _run(repo, events_per_day, seed, workdir, days, pairs)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        return _run(repo, events_per_day, seed, Path(tmp), days)
+        return _run(repo, events_per_day, seed, Path(tmp), days, pairs)
 
 
-def _run(repo: Path, events_per_day: int, seed: int, workdir: Path, days: int) -> dict:
-    home = workdir / "platform"
-    report = simulate(home / "landing", DAY, days, events_per_day, seed)
+def _run(repo: Path, events_per_day: int, seed: int, workdir: Path, days: int, pairs: int) -> dict:
+    landing = workdir / "platform" / "landing"
+    report = simulate(landing, DAY, days, events_per_day, seed)
     dates = [DAY + timedelta(days=i) for i in range(days)]
-    env = platform_environ(home, workdir / "dagster_home")
-    platform, runs, stages = _platform(repo, workdir, env, dates)
-    expected = {
-        day.isoformat(): platform_checksums(home, home / "warehouse.duckdb", day) for day in dates
-    }
-    raw = _baseline("raw", repo, workdir, env, expected)
-    pandas = _baseline("pandas", repo, workdir, env, expected)
-    in_steps = sum(stages.values())
+    env = platform_environ(workdir / "platform", workdir / "dagster_home")
+    platforms, raws = [], []
+    for number in range(1, pairs + 1):
+        platforms.append(_platform_repetition(repo, workdir, number, dates))
+        raws.append(_baseline("raw", repo, workdir, env, platforms[0].checksums))
+        if platforms[-1].checksums != platforms[0].checksums:
+            raise BenchmarkFailed(f"the platform's repetition {number} differs from its first")
+    pandas = _baseline("pandas", repo, workdir, env, platforms[0].checksums)
+    summary = summarize_pairs(platforms, raws)
     return {
         "events": report["app_events"]["rows"],
         "day": DAY.isoformat(),
         "days": days,
-        "platform_seconds": platform.seconds,
-        "platform_run_seconds": runs,
-        "raw_seconds": raw.seconds,
+        **summary,
         "pandas_seconds": pandas.seconds,
-        "platform_over_raw": round(platform.seconds / raw.seconds, 2),
-        "pandas_over_platform": round(pandas.seconds / platform.seconds, 2),
-        "platform_peak_rss_mb": platform.peak_rss_mb,
-        "raw_peak_rss_mb": raw.peak_rss_mb,
+        "pandas_over_platform": round(pandas.seconds / summary["platform_seconds"], 2),
         "pandas_peak_rss_mb": pandas.peak_rss_mb,
-        "stages": {name: round(seconds, 2) for name, seconds in stages.items()},
-        "orchestration_seconds": round(platform.seconds - in_steps, 2),
         "code_location_load_seconds": code_location_load_seconds(repo, env),
-        "checksums": expected,
+        "checksums": platforms[0].checksums,
         "versions": versions(repo),
         "machine": machine(),
     }
+
+
+def summarize_pairs(platforms: list[PlatformMeasured], raws: list[Measured]) -> dict:
+    """The platform's and raw's figures over their pairs: the median of the pairs' ratios, the
+    median repetition of each (the lower middle one for an even count: a measured run, not an
+    average; its runs, stages and orchestration), and the largest peaks."""
+    ratios = [round(p.total.seconds / r.seconds, 2) for p, r in zip(platforms, raws, strict=True)]
+    platform = sorted(platforms, key=lambda p: p.total.seconds)[(len(platforms) - 1) // 2]
+    in_steps = sum(platform.stages.values())
+    return {
+        "pairs": [
+            {"platform_seconds": p.total.seconds, "raw_seconds": r.seconds, "platform_over_raw": q}
+            for p, r, q in zip(platforms, raws, ratios, strict=True)
+        ],
+        "platform_seconds": platform.total.seconds,
+        "platform_run_seconds": platform.runs,
+        "raw_seconds": statistics.median_low(r.seconds for r in raws),
+        "platform_over_raw": round(statistics.median(ratios), 2),
+        "platform_peak_rss_mb": max(p.total.peak_rss_mb for p in platforms),
+        "raw_peak_rss_mb": max(r.peak_rss_mb for r in raws),
+        "stages": {name: round(seconds, 2) for name, seconds in platform.stages.items()},
+        "orchestration_seconds": round(platform.total.seconds - in_steps, 2),
+    }
+
+
+def _platform_repetition(
+    repo: Path, workdir: Path, number: int, days: list[date]
+) -> PlatformMeasured:
+    """The platform's repetition `number` in a home and instance of its own (the first's are
+    `platform` and `dagster_home`), on the first home's landing zone; and its checksums."""
+    suffix = "" if number == 1 else f"-{number}"
+    home = workdir / f"platform{suffix}"
+    if number > 1:
+        home.mkdir()
+        (home / "landing").symlink_to(workdir / "platform" / "landing", target_is_directory=True)
+    env = platform_environ(home, workdir / f"dagster_home{suffix}")
+    total, runs, stages = _platform(repo, workdir, env, days)
+    checksums = {
+        day.isoformat(): platform_checksums(home, home / "warehouse.duckdb", day) for day in days
+    }
+    return PlatformMeasured(total, runs, stages, checksums)
 
 
 def _platform(
@@ -123,7 +185,7 @@ def _platform_run(repo: Path, workdir: Path, env: dict, day: date) -> Measured:
     tags = json.dumps({"dagster/partition": day.isoformat()})
     command = [_script("dagster"), "job", "execute", "-m", "platform_assets"]
     command += ["-j", "daily_pipeline", "--tags", tags]
-    log = workdir / f"platform-{day}.log"
+    log = workdir / f"{Path(env['PLATFORM_HOME']).name}-{day}.log"
     return _checked(measure(command, env, repo, log), log, "platform")
 
 
@@ -231,6 +293,9 @@ def table(result: dict) -> str:
     lines += [f"{name:<10}{s:>10.1f}{mb:>10.0f}" for name, s, mb in rows]
     lines.append(f"platform/raw {result['platform_over_raw']:.2f}   ")
     lines[-1] += f"pandas/platform {result['pandas_over_platform']:.2f}"
+    if len(result["pairs"]) > 1:
+        pairs = ", ".join(f"{p['platform_over_raw']:.2f}" for p in result["pairs"])
+        lines.append(f"platform/raw of each pair, in order: {pairs} (median above)")
     stages = "  ".join(f"{k} {v:.1f}" for k, v in result["stages"].items())
     lines.append(f"platform stages: {stages}  orchestration {result['orchestration_seconds']:.1f}")
     lines.append(f"code location load {result['code_location_load_seconds']:.1f} s")
