@@ -95,7 +95,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         result = run(
             Path.cwd(), args.events_per_day, args.seed, args.workdir, args.days, args.pairs
         )
-    except (FileNotFoundError, BenchmarkFailed) as exc:
+    except (FileNotFoundError, FileExistsError, BenchmarkFailed) as exc:
         print(f"data-platform bench: {exc}", file=sys.stderr)
         return 1
     print(table(result))

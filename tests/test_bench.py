@@ -162,6 +162,12 @@ def test_pairs_repeat_the_platform_and_raw_on_the_same_landing_and_agree(tmp_pat
     assert (work / "platform-2-2026-03-01.log").exists()
 
 
+def test_the_benchmark_refuses_a_workdir_that_holds_an_earlier_run(tmp_path, capsys):
+    (tmp_path / "dagster_home").mkdir()  # an earlier run's instance would count its runs too
+    assert main(["bench", "--events-per-day", "1000", "--workdir", str(tmp_path)]) == 1
+    assert f"--workdir {tmp_path} is not empty" in capsys.readouterr().err
+
+
 def test_a_baseline_that_disagrees_with_the_platform_fails_the_benchmark(tmp_path):
     home = tmp_path / "platform"
     simulate(home / "landing", DAY, 1, 2000, seed=3)

@@ -82,6 +82,8 @@ def run(
     if not (repo / "dagster.yaml").exists():
         raise FileNotFoundError(f"no dagster.yaml in {repo}: run from the repository's root")
     if workdir is not None:
+        if workdir.is_dir() and any(workdir.iterdir()):
+            raise FileExistsError(f"--workdir {workdir} is not empty: give a new or empty folder")
         workdir.mkdir(parents=True, exist_ok=True)
         return _run(repo, events_per_day, seed, workdir, days, pairs)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
