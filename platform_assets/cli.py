@@ -68,7 +68,9 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--output", type=Path, help="write the result as JSON here")
-    bench.add_argument("--workdir", type=Path, help="keep data, logs and outputs here")
+    bench.add_argument(
+        "--workdir", type=Path, help="keep data, logs and outputs here (a new or empty folder)"
+    )
     bench.set_defaults(run=_run_bench)
     benchmarks = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     cmd = benchmarks.add_parser(
