@@ -83,6 +83,7 @@ def test_pairs_report_the_median_ratio_the_median_platform_run_and_the_largest_p
     assert summary["platform_seconds"] == 26.0 and summary["raw_seconds"] == 20.0
     assert summary["stages"]["lake"] == 18.0  # the median platform run's own stages
     assert summary["orchestration_seconds"] == 26.0 - 18.0 - 2.0 - 1.0
+    assert [p["orchestration_seconds"] for p in summary["pairs"]] == [7.0, 5.0, 5.0]
     assert summary["platform_peak_rss_mb"] == 1000 and summary["raw_peak_rss_mb"] == 500
 
 

@@ -124,10 +124,14 @@ def summarize_pairs(platforms: list[PlatformMeasured], raws: list[Measured]) -> 
     average; its runs, stages and orchestration), and the largest peaks."""
     ratios = [round(p.total.seconds / r.seconds, 2) for p, r in zip(platforms, raws, strict=True)]
     platform = sorted(platforms, key=lambda p: p.total.seconds)[(len(platforms) - 1) // 2]
-    in_steps = sum(platform.stages.values())
     return {
         "pairs": [
-            {"platform_seconds": p.total.seconds, "raw_seconds": r.seconds, "platform_over_raw": q}
+            {
+                "platform_seconds": p.total.seconds,
+                "raw_seconds": r.seconds,
+                "platform_over_raw": q,
+                "orchestration_seconds": _orchestration(p),
+            }
             for p, r, q in zip(platforms, raws, ratios, strict=True)
         ],
         "platform_seconds": platform.total.seconds,
@@ -137,8 +141,13 @@ def summarize_pairs(platforms: list[PlatformMeasured], raws: list[Measured]) -> 
         "platform_peak_rss_mb": max(p.total.peak_rss_mb for p in platforms),
         "raw_peak_rss_mb": max(r.peak_rss_mb for r in raws),
         "stages": {name: round(seconds, 2) for name, seconds in platform.stages.items()},
-        "orchestration_seconds": round(platform.total.seconds - in_steps, 2),
+        "orchestration_seconds": _orchestration(platform),
     }
+
+
+def _orchestration(platform: PlatformMeasured) -> float:
+    """The platform's seconds outside its steps."""
+    return round(platform.total.seconds - sum(platform.stages.values()), 2)
 
 
 def _platform_repetition(
