@@ -151,13 +151,17 @@ def test_the_benchmark_runs_all_three_on_two_days_and_their_outputs_agree(tmp_pa
 
 @pytest.mark.integration
 def test_pairs_repeat_the_platform_and_raw_on_the_same_landing_and_agree(tmp_path, capsys):
-    work = tmp_path / "work"
-    code = main(["bench", "--events-per-day", "5000", "--pairs", "2", "--workdir", str(work)])
+    work, output = tmp_path / "work", tmp_path / "bench.json"
+    argv = ["bench", "--events-per-day", "5000", "--pairs", "2", "--workdir", str(work)]
+    code = main([*argv, "--output", str(output)])
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "platform/raw of each pair, in order: " in out.out
+    pairs = json.loads(output.read_text())["pairs"]
+    assert len(pairs) == 2 and all(p["platform_seconds"] > 0 < p["raw_seconds"] for p in pairs)
     # the second repetition ran in a home and instance of its own, on the first's landing
-    assert (work / "platform-2" / "landing").resolve() == (work / "platform" / "landing")
+    landing = (work / "platform" / "landing").resolve()
+    assert (work / "platform-2" / "landing").resolve() == landing
     assert (work / "platform-2" / "warehouse.duckdb").exists()
     assert (work / "dagster_home-2" / "history").is_dir()
     assert (work / "platform-2-2026-03-01.log").exists()
