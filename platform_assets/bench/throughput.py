@@ -91,16 +91,16 @@ def run(
 
 
 def _run(repo: Path, events_per_day: int, seed: int, workdir: Path, days: int, pairs: int) -> dict:
-    landing = workdir / "platform" / "landing"
+    env = platform_environ(*_homes(workdir, 1))
+    landing = Path(env["PLATFORM_HOME"]) / "landing"
     report = simulate(landing, DAY, days, events_per_day, seed)
     dates = [DAY + timedelta(days=i) for i in range(days)]
-    env = platform_environ(workdir / "platform", workdir / "dagster_home")
     platforms, raws = [], []
     for number in range(1, pairs + 1):
-        platforms.append(_platform_repetition(repo, workdir, number, dates))
-        raws.append(_baseline("raw", repo, workdir, env, platforms[0].checksums))
+        platforms.append(_platform_repetition(repo, workdir, number, dates, landing))
         if platforms[-1].checksums != platforms[0].checksums:
             raise BenchmarkFailed(f"the platform's repetition {number} differs from its first")
+        raws.append(_baseline("raw", repo, workdir, env, platforms[0].checksums))
     pandas = _baseline("pandas", repo, workdir, env, platforms[0].checksums)
     summary = summarize_pairs(platforms, raws)
     return {
@@ -150,17 +150,22 @@ def _orchestration(platform: PlatformMeasured) -> float:
     return round(platform.total.seconds - sum(platform.stages.values()), 2)
 
 
-def _platform_repetition(
-    repo: Path, workdir: Path, number: int, days: list[date]
-) -> PlatformMeasured:
-    """The platform's repetition `number` in a home and instance of its own (the first's are
-    `platform` and `dagster_home`), on the first home's landing zone; and its checksums."""
+def _homes(workdir: Path, number: int) -> tuple[Path, Path]:
+    """The platform home and Dagster home of the platform's repetition `number`."""
     suffix = "" if number == 1 else f"-{number}"
-    home = workdir / f"platform{suffix}"
-    if number > 1:
+    return workdir / f"platform{suffix}", workdir / f"dagster_home{suffix}"
+
+
+def _platform_repetition(
+    repo: Path, workdir: Path, number: int, days: list[date], landing: Path
+) -> PlatformMeasured:
+    """The platform's repetition `number` in a home and instance of its own, on `landing` (the
+    first home's); and its checksums."""
+    home, dagster_home = _homes(workdir, number)
+    if number > 1:  # the first home holds the landing zone itself
         home.mkdir()
-        (home / "landing").symlink_to(workdir / "platform" / "landing", target_is_directory=True)
-    env = platform_environ(home, workdir / f"dagster_home{suffix}")
+        (home / "landing").symlink_to(landing, target_is_directory=True)
+    env = platform_environ(home, dagster_home)
     total, runs, stages = _platform(repo, workdir, env, days)
     checksums = {
         day.isoformat(): platform_checksums(home, home / "warehouse.duckdb", day) for day in days
