@@ -359,6 +359,13 @@ def test_same_seed_same_bytes(tmp_path):
     assert runs[0] != runs[2]
 
 
+@pytest.mark.parametrize("faults", [False, True])
+def test_a_small_day_without_purchases_still_delivers(tmp_path, faults):
+    # seed 7 at 300 events a day has a day on which nobody buys (`make dev DEV_EVENTS=300`)
+    simulate(tmp_path, START, 3, 300, seed=7, faults=faults)
+    assert len(list((tmp_path / "orders").rglob("*.csv"))) == 3
+
+
 # --- faults -------------------------------------------------------------------------------
 
 

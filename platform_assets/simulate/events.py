@@ -106,7 +106,9 @@ def make_orders(ev: Events, currency_of: np.ndarray, first_number: int) -> Order
     keys = ev.session[rows] * 8 + currency
     uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     ev.order[rows] = first_number + inverse
-    amount = np.round(np.bincount(inverse, weights=ev.price[rows], minlength=uniq.size), 2)
+    # float even on a day without purchases (numpy then returns an empty int64 array)
+    totals = np.bincount(inverse, weights=ev.price[rows], minlength=uniq.size).astype(np.float64)
+    amount = np.round(totals, 2)
     return Orders(
         number=first_number + np.arange(uniq.size),
         session=uniq // 8,
