@@ -95,6 +95,19 @@ def test_nothing_after_the_as_of_day_is_used():
     assert row["days_since_last_event"] == 0
 
 
+def test_recency_looks_back_28_days_whatever_span_of_events_is_passed():
+    old = events([("u1", "s0", "page_view", datetime(2026, 2, 8, 12, tzinfo=UTC), None)])
+    recent = events([("u1", "s1", "page_view", datetime(2026, 2, 20, 12, tzinfo=UTC), None)])
+
+    def recency(history: pl.DataFrame) -> int | None:
+        return features_of(user_features(history, ORDERS, PRODUCTS, users(), D))[
+            "days_since_last_event"
+        ]
+
+    assert recency(old) is None  # 30 days before D: outside the lookback
+    assert recency(pl.concat([old, recent])) == recency(recent) == 18
+
+
 def test_orders_are_taken_in_the_state_they_had_at_the_cutoff():
     row = features_of(user_features(HISTORY, ORDERS, PRODUCTS, users(), D))
     # o1 was still paid at D (refunded on the 11th), o3 did not exist, o4 was cancelled

@@ -31,7 +31,7 @@ from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions, partit
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage
 
-FEATURES_CODE_VERSION = "1"
+FEATURES_CODE_VERSION = "2"  # 2: recency looks back 28 days
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # Features are computed per shard of users (`hash(user_id) % shards`), at most about
 # SHARD_EVENTS events of the window at a time: the step's memory stays bounded on big days.
@@ -60,7 +60,8 @@ USERS_SQL = f"""
     group_name="ml_features",
     description="One row per user per `as_of_date`, computed only from data known by the end "
     "of that day: recency/frequency/monetary, events and sessions over 7 and 28 days, cart "
-    "abandonment, favourite category, country, days since signup. Written to DuckDB "
+    "abandonment, favourite category, country, days since signup. Event features look back "
+    "28 days (no event in them: `days_since_last_event` is null). Written to DuckDB "
     "`features.user_features` and the offline store `lake/features/user_features/`.",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),

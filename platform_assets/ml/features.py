@@ -59,20 +59,25 @@ def user_features(
     """One row per known user as of `as_of`: RFM, activity over 7/28 days, cart abandonment,
     favourite category, country and days since signup.
 
+    Event features look back 28 days, recency included (`days_since_last_event` is null for
+    a user with no event in them): a row never depends on how many older events the caller
+    happened to pass (a one-day run and a backfill load different spans).
+
     Evaluated as one lazy query: the filtered event windows are streamed into their
     aggregations instead of being copied (10M events: peak 3.6 -> 2.6 GB)."""
     events, order_history = events.lazy(), order_history.lazy()
     products, users = products.lazy(), users.lazy()
     cutoff = cutoff_of(as_of)
     known = users_as_of(users, as_of)
-    past = events.filter(pl.col("event_time") < cutoff)
-    last_28 = past.filter(pl.col("event_time") >= cutoff - timedelta(days=28))
+    last_28 = events.filter(
+        (pl.col("event_time") < cutoff) & (pl.col("event_time") >= cutoff - timedelta(days=28))
+    )
     orders = orders_as_of(order_history, as_of).filter(pl.col("created_at") < cutoff)
     live = orders.filter(pl.col("status").is_in(LIVE_STATUSES))
 
     features = (
         known.join(_activity(last_28, cutoff), on="user_id", how="left")
-        .join(_recency(past), on="user_id", how="left")
+        .join(_recency(last_28), on="user_id", how="left")
         .join(_monetary(live, cutoff), on="user_id", how="left")
         .join(_cart_abandonment(last_28), on="user_id", how="left")
         .join(_favourite_category(product_categories(last_28, products)), on="user_id", how="left")
