@@ -88,10 +88,16 @@ def test_many_batches_give_the_same_partition_as_the_in_memory_rules(tmp_path, m
 
 def test_a_partition_failing_its_contract_is_not_published(tmp_path, monkeypatch):
     build(tmp_path, raw_orders(tmp_path, order_line("o1")))
+    quarantine = quarantine_path(str(tmp_path / "lake"), "orders", DAY)
+    assert pl.read_parquet(quarantine).height == 0
     monkeypatch.setattr(partition, "contract_failures", lambda path, spec: "amount: broken")
-    result = build(tmp_path, raw_orders(tmp_path, order_line("o2"), day=DAY))
-    assert result.failure == "amount: broken"
+    result = build(
+        tmp_path, raw_orders(tmp_path, order_line("o2"), order_line("o3", status="lost"), day=DAY)
+    )
+    assert (result.failure, result.quarantined) == ("amount: broken", 1)
     assert published(tmp_path) == ["o1"]
+    # nor its quarantine: the published pair stays the earlier run's, whose counts balance
+    assert pl.read_parquet(quarantine).height == 0
     assert [p.name for p in clean_path(str(tmp_path / "lake"), "orders", DAY).parent.iterdir()] == [
         "data.parquet"
     ]

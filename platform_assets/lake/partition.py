@@ -77,8 +77,10 @@ def build_partition(
 ) -> BuiltPartition:
     """Clean `day` from `raw_files` (oldest delivery first) into `clean` and `quarantine`.
 
-    When `publish`, the quarantine is written, and the clean file if it passes its contract.
-    With `publish=False` nothing is written: only the counts are returned (reconciliation).
+    When `publish` and the clean file passes its contract, both files are written; a failing
+    partition writes neither, so the published clean and quarantine always come from one run
+    (their counts balance). With `publish=False` nothing is written: only the counts are
+    returned (reconciliation).
     """
     # <lake>/clean/<source>/date=.../data.parquet
     with scratch_folder(clean.parents[3], f"{clean.parents[1].name}-{clean.parent.name}") as work:
@@ -99,12 +101,11 @@ def build_partition(
             preview=pl.scan_parquet(staged).head(5).collect(),
             failure=failure,
         )
-        if publish:
+        if publish and failure is None:
             with staged_path(quarantine) as staged_quarantine:
                 rejected.sink_parquet(staged_quarantine, compression="zstd")
-            if failure is None:
-                clean.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged, clean)  # same file system: the lake root
+            clean.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, clean)  # same file system: the lake root
     return result
 
 
