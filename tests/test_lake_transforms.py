@@ -246,6 +246,16 @@ def orders(tmp_path: Path, text: str, name: str = "orders.csv"):
     return clean_partition(raw, SOURCES["orders"], DAY, lateness_days=2, pii_key="k")
 
 
+def test_a_ragged_row_far_down_a_file_is_kept_verbatim(tmp_path):
+    good = "o{},u1,paid,1.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z"
+    ragged = "o999,u1,paid,1.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z,extra"
+    rows = [good.format(i) for i in range(150)] + [ragged]
+    result = orders(tmp_path, "\n".join([CSV_HEADER, *rows]) + "\n")
+    assert result.clean.height == 150
+    rejected = result.quarantine.row(0, named=True)
+    assert (rejected["_reason"], rejected["_record"]) == ("malformed_csv_row", ragged)
+
+
 def test_orders_keep_every_version_and_reject_bad_rows(tmp_path):
     text = "\n".join(
         [

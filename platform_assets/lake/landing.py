@@ -186,7 +186,10 @@ def _parse_csv_slowly(text: str) -> pl.DataFrame:
             records.append({**dict(zip(header, row, strict=True)), "_line_number": line_number})
         else:
             records.append({"_record": ",".join(row), "_line_number": line_number})
-    frame = pl.DataFrame(records, schema_overrides={c: pl.Utf8 for c in header})
+    # every row read for the schema: a ragged row after the first 100 must keep its `_record`
+    frame = pl.DataFrame(
+        records, schema_overrides={c: pl.Utf8 for c in header}, infer_schema_length=None
+    )
     if "_record" in frame.columns:  # ragged rows: kept verbatim and flagged for quarantine
         frame = frame.with_columns(pl.col("_record").cast(pl.Utf8))
     return frame.with_columns(pl.col("_line_number").cast(pl.Int64))
