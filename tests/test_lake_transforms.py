@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from platform_assets.lake.landing import read_delivery
+from platform_assets.lake.landing import read_delivery, write_delivery
 from platform_assets.lake.transforms import clean_partition, keyed_hash
 from platform_assets.sources.specs import SOURCES
 
@@ -233,6 +233,52 @@ def test_corrupt_gzip_and_empty_file_are_recorded_not_fatal(tmp_path):
     assert result.quarantine.get_column("_reason").str.starts_with("unreadable_file").to_list() == [
         True
     ]
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_alone(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    lines = [json.dumps(event(name)).encode() for name in ("a", "b", "c")]
+    lines[1] = lines[1].replace(b'"b"', b'"b\xff"')
+    (folder / "events.jsonl").parent.mkdir(parents=True)
+    (folder / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    other = deliver(folder, "other.jsonl", [json.dumps(event("d"))])
+    raw_file = tmp_path / "raw.parquet"
+    write_delivery(sorted(folder.iterdir()), SOURCES["app_events"], DAY, INGESTED, raw_file)
+    raw = pl.read_parquet(raw_file)
+    assert raw.height == 4 and other.exists()
+    bad = raw.filter(pl.col("_error").is_not_null()).row(0, named=True)
+    assert (bad["_error"], bad["_line_number"]) == ("bad_encoding", 2)
+    assert '"b\\xff"' in bad["_record"]  # the byte escaped, the line otherwise as delivered
+    result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
+    assert sorted(result.clean.get_column("event_id")) == ["a", "c", "d"]
+    assert result.quarantine.get_column("_reason").to_list() == ["bad_encoding"]
+
+
+def test_a_truncated_gzip_keeps_the_lines_before_the_damage(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    path = deliver(
+        folder, "events.jsonl.gz", [json.dumps(event(str(i))) for i in range(200)], gz=True
+    )
+    path.write_bytes(path.read_bytes()[:-40])  # the end of the stream is lost
+    raw = read_delivery([path], SOURCES["app_events"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
+    reasons = result.quarantine.get_column("_reason").to_list()
+    assert result.clean.height >= 150
+    assert reasons[-1].startswith("unreadable_file: EOFError")
+    assert result.clean.height + len(reasons) == raw.height
+
+
+def test_a_csv_row_that_is_not_utf8_is_quarantined_alone(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    folder.mkdir(parents=True)
+    row = "o{},u1,paid,1.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z"
+    data = "\n".join([CSV_HEADER, row.format(1), row.format(2), row.format(3)]).encode() + b"\n"
+    (folder / "orders.csv").write_bytes(data.replace(b"o2", b"o2\xe9"))
+    raw = read_delivery(sorted(folder.iterdir()), SOURCES["orders"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["orders"], DAY, lateness_days=2, pii_key="k")
+    assert sorted(result.clean.get_column("order_id")) == ["o1", "o3"]
+    rejected = result.quarantine.row(0, named=True)
+    assert (rejected["_reason"], rejected["_record"]) == ("bad_encoding", row.format("2\\xe9"))
 
 
 CSV_HEADER = "order_id,user_id,status,amount,currency,created_at,updated_at"

@@ -2,8 +2,10 @@
 
 JSON-lines sources keep each line as text in `_record` (parsing happens in the clean step, so
 a malformed line is kept and quarantined, never lost). CSV sources keep every column as text.
-A file that cannot be read at all (corrupt gzip, bad encoding) becomes one row whose `_error`
-says why; a CSV missing a required column marks its rows with `_error` too.
+A line or CSV row that is not UTF-8 is kept with its bytes escaped (`\\xff`) and `_error`
+`bad_encoding`; what cannot be read of a file (corrupt or truncated gzip) becomes one row whose
+`_error` says why, after the lines read before it. A CSV missing a required column marks its
+rows with `_error` too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import csv
 import gzip
 import io
 import json
+import re
+import tempfile
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,6 +25,19 @@ import polars as pl
 from platform_assets.sources.specs import SourceSpec
 
 META_COLUMNS = ("_line_number", "_source_file", "_ingested_at", "_delivery_date", "_error")
+BAD_ENCODING = "bad_encoding"
+NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what `surrogateescape` makes of a byte that is not UTF-8
+
+
+@dataclass(frozen=True)
+class Salvaged:
+    """What could be read of a damaged JSON-lines file: a plain copy with each line that is not
+    UTF-8 left empty, those lines' text (bytes escaped) by line number, and why the rest of the
+    file, if any, could not be read."""
+
+    copy: Path
+    bad_lines: dict[int, str]
+    rest_error: str | None
 
 
 def delivery_files(landing_root: Path, spec: SourceSpec, delivery_date: date) -> list[Path]:
@@ -62,17 +80,22 @@ def scan_delivery(
     spec: SourceSpec,
     delivery_date: date,
     ingested_at: datetime,
-    unreadable: dict[Path, str] | None = None,
+    unreadable: dict[Path, str | Salvaged] | None = None,
 ) -> pl.LazyFrame:
-    """`read_delivery` as a lazy frame; files in `unreadable` become one `_error` row each."""
+    """`read_delivery` as a lazy frame; a file in `unreadable` becomes one `_error` row, or what
+    was salvaged of it."""
     unreadable = unreadable or {}
     reader = _scan_jsonl if spec.format == "jsonl" else _read_csv
-    frames = [
-        _file_error(path, unreadable[path], spec).lazy()
-        if path in unreadable
-        else reader(path, spec).lazy()
-        for path in files
-    ]
+
+    def frame(path: Path) -> pl.LazyFrame:
+        problem = unreadable.get(path)
+        if problem is None:
+            return reader(path, spec).lazy()
+        if isinstance(problem, Salvaged):
+            return _scan_salvaged(path, problem, spec)
+        return _file_error(path, problem, spec).lazy()
+
+    frames = [frame(path) for path in files]
     raw = pl.concat(frames or [_empty(spec).lazy()], how="diagonal_relaxed")
     return raw.with_columns(
         pl.lit(ingested_at.astimezone(UTC).replace(tzinfo=None))
@@ -84,18 +107,24 @@ def scan_delivery(
 
 
 def _despite_unreadable_files(files: list[Path], spec: SourceSpec, read):
-    """`read(unreadable)`: first trusting every file; if reading fails, again with the files
-    that cannot be read (corrupt gzip, bad encoding) marked, so the rest still arrive."""
+    """`read(unreadable)`: first trusting every file; if reading fails, again with the damaged
+    files (corrupt gzip, lines that are not UTF-8) marked or salvaged, so the rest arrive."""
     not_gzip = {
         path: f"unreadable_file: {path.name} is not gzip" for path in files if _fake_gz(path)
     }
     try:
         return read(not_gzip)
     except (pl.exceptions.ComputeError, OSError, EOFError):
-        unreadable = {path: reason for path in files if (reason := _unreadable(path, spec))}
-        if not unreadable:
-            raise
-        return read(not_gzip | unreadable)
+        with tempfile.TemporaryDirectory(prefix="salvaged-") as scratch:
+            unreadable = {
+                path: problem
+                for number, path in enumerate(files)
+                if path not in not_gzip
+                and (problem := _unreadable(path, spec, Path(scratch) / str(number)))
+            }
+            if not unreadable:
+                raise
+            return read(not_gzip | unreadable)
 
 
 def _fake_gz(path: Path) -> bool:
@@ -106,14 +135,51 @@ def _fake_gz(path: Path) -> bool:
         return handle.read(2) != b"\x1f\x8b"
 
 
-def _unreadable(path: Path, spec: SourceSpec) -> str | None:
+def _unreadable(path: Path, spec: SourceSpec, copy: Path) -> Salvaged | None:
+    """What can be read of a JSON-lines file, line by line, or None if it has no damage.
+    (CSV files are read eagerly, with their own error rows.)"""
     if spec.format != "jsonl":
-        return None  # CSV files are read eagerly, with their own error rows
-    try:
-        pl.scan_lines(path).select(pl.len()).collect()
-    except (pl.exceptions.ComputeError, OSError, EOFError) as exc:
-        return f"unreadable_file: {type(exc).__name__}: {exc}"
-    return None
+        return None
+    bad_lines: dict[int, str] = {}
+    rest_error, number = None, 0
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with copy.open("wb") as out:
+        try:
+            with opener(path, "rb") as source:
+                for number, line in enumerate(source, start=1):  # noqa: B007 (read after)
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError:
+                        bad_lines[number] = _escaped(line.rstrip(b"\r\n"))
+                        line = b"\n"
+                    out.write(line)
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+            rest_error = f"unreadable_file: {type(exc).__name__}: {exc} (after line {number})"
+    if not bad_lines and rest_error is None:
+        return None
+    return Salvaged(copy, bad_lines, rest_error)
+
+
+def _escaped(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _scan_salvaged(path: Path, salvaged: Salvaged, spec: SourceSpec) -> pl.LazyFrame:
+    """The salvaged lines of `path`: each line that is not UTF-8 as its escaped text with
+    `_error` `bad_encoding`, then one row for an unreadable rest."""
+    lines = _scan_jsonl(salvaged.copy, spec).with_columns(pl.lit(str(path)).alias("_source_file"))
+    if salvaged.bad_lines:
+        bad = pl.col("_line_number").replace_strict(
+            salvaged.bad_lines, default=None, return_dtype=pl.Utf8
+        )
+        lines = lines.with_columns(
+            pl.coalesce(bad, pl.col("_record")).alias("_record"),
+            pl.when(bad.is_not_null()).then(pl.lit(BAD_ENCODING)).alias("_error"),
+        )
+    if salvaged.rest_error is None:
+        return lines
+    rest = _file_error(path, salvaged.rest_error, spec).lazy()
+    return pl.concat([lines, rest], how="diagonal_relaxed")
 
 
 def _empty(spec: SourceSpec) -> pl.DataFrame:
@@ -159,8 +225,10 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
         return _empty(spec)
     missing = [c for c in spec.fields if c not in frame.columns]
     error = f"missing_required_column: {', '.join(missing)}" if missing else None
+    row_error = pl.col("_error") if "_error" in frame.columns else pl.lit(None, pl.Utf8)
     return frame.with_columns(
-        pl.lit(str(path)).alias("_source_file"), pl.lit(error, pl.Utf8).alias("_error")
+        pl.lit(str(path)).alias("_source_file"),
+        pl.coalesce(pl.lit(error, pl.Utf8), row_error).alias("_error"),
     )
 
 
@@ -174,24 +242,34 @@ def _parse_csv(data: bytes) -> pl.DataFrame:
             pl.int_range(2, frame.height + 2).cast(pl.Int64).alias("_line_number")
         )
     except pl.exceptions.ComputeError:
-        return _parse_csv_slowly(data.decode("utf-8"))
+        return _parse_csv_slowly(data.decode("utf-8", "surrogateescape"))
 
 
 def _parse_csv_slowly(text: str) -> pl.DataFrame:
+    """Row by row: a ragged row, or one holding bytes that are not UTF-8 (`bad_encoding`), is
+    kept whole, as text, in `_record`."""
     rows = csv.reader(io.StringIO(text))
     header = next(rows)
     records = []
     for line_number, row in enumerate(rows, start=2):
-        if len(row) == len(header):
+        line = ",".join(row)
+        if NOT_UTF8.search(line):
+            escaped = _escaped(line.encode("utf-8", "surrogateescape"))
+            records.append(
+                {"_record": escaped, "_error": BAD_ENCODING, "_line_number": line_number}
+            )
+        elif len(row) == len(header):
             records.append({**dict(zip(header, row, strict=True)), "_line_number": line_number})
         else:
-            records.append({"_record": ",".join(row), "_line_number": line_number})
+            records.append({"_record": line, "_line_number": line_number})
     # every row read for the schema: a ragged row after the first 100 must keep its `_record`
     frame = pl.DataFrame(
         records, schema_overrides={c: pl.Utf8 for c in header}, infer_schema_length=None
     )
     if "_record" in frame.columns:  # ragged rows: kept verbatim and flagged for quarantine
         frame = frame.with_columns(pl.col("_record").cast(pl.Utf8))
+    if "_error" in frame.columns:
+        frame = frame.with_columns(pl.col("_error").cast(pl.Utf8))
     return frame.with_columns(pl.col("_line_number").cast(pl.Int64))
 
 
