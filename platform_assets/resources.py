@@ -8,6 +8,7 @@ environment variables and refuses to load, naming each one that is missing.
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ PROD_VARIABLES = (
     "PLATFORM_ALERT_WEBHOOK_URL",
 )
 DEV_PII_HASH_KEY = "dev-only-not-a-secret"
+LAKE_LOCATIONS = ("PLATFORM_LANDING_ROOT", "PLATFORM_LAKE_ROOT")
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class LakeStorage(dg.ConfigurableResource):
@@ -97,6 +100,11 @@ class MissingEnvironment(Exception):
     pass
 
 
+class UnsupportedLocation(MissingEnvironment):
+    """A lake location given as a URL: the lake reads and writes paths (local or mounted), and
+    DuckDB's object-store extension (httpfs) is not bundled, so it cannot be loaded offline."""
+
+
 def platform_env(environ: Mapping[str, str]) -> str:
     env = environ.get("PLATFORM_ENV", "dev")
     if env not in ENVIRONMENTS:
@@ -112,6 +120,15 @@ def build_resources(environ: Mapping[str, str]) -> dict[str, object]:
         if missing:
             raise MissingEnvironment(
                 "\n".join(f"prod needs environment variable {name}" for name in missing)
+            )
+        urls = [name for name in LAKE_LOCATIONS if URL.match(environ[name])]
+        if urls:  # else the paths would name a local folder `s3:`
+            raise UnsupportedLocation(
+                "\n".join(
+                    f"{name}={environ[name]} is a URL: give a local or mounted path "
+                    "(object-store lake roots are not supported yet)"
+                    for name in urls
+                )
             )
         lake = LakeStorage(
             landing_root=dg.EnvVar("PLATFORM_LANDING_ROOT"),

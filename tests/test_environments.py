@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from platform_assets.resources import PROD_VARIABLES, MissingEnvironment, build_resources
+from platform_assets.resources import (
+    PROD_VARIABLES,
+    MissingEnvironment,
+    UnsupportedLocation,
+    build_resources,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,6 +51,14 @@ def test_prod_reads_its_locations_from_the_environment_at_run_time(tmp_path, mon
     assert lake.lake_root == str(tmp_path / "PLATFORM_LAKE_ROOT")
     pii = resources["pii"].process_config_and_initialize()
     assert pii.key == str(tmp_path / "PLATFORM_PII_HASH_KEY")
+
+
+def test_prod_refuses_a_lake_root_given_as_a_url(tmp_path):
+    environ = {name: str(tmp_path / name) for name in PROD_VARIABLES}
+    environ |= {"PLATFORM_ENV": "prod", "PLATFORM_LAKE_ROOT": "s3://bucket/lake"}
+    with pytest.raises(UnsupportedLocation) as err:
+        build_resources(environ)
+    assert str(err.value).startswith("PLATFORM_LAKE_ROOT=s3://bucket/lake is a URL")
 
 
 def test_an_unknown_environment_is_refused():
