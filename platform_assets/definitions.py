@@ -15,7 +15,7 @@ from platform_assets.automation.landing import landing_sensor
 from platform_assets.automation.schedules import schedules
 from platform_assets.lake.assets import clean_asset, raw_asset
 from platform_assets.lake.reconcile import reconciliation_check
-from platform_assets.ml.assets import training_set, user_features_asset
+from platform_assets.ml.assets import training_set_asset, user_features_asset
 from platform_assets.resources import build_resources
 from platform_assets.sources.assets import deliveries_asset
 from platform_assets.sources.specs import SOURCES
@@ -43,7 +43,7 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
         *automated(
             [*on_time, warehouse_models, user_features_asset], update_within_lateness(lateness)
         ),
-        training_set,
+        training_set_asset(lateness),
     ]
     reconciliation = reconciliation_check(lateness)
     daily_pipeline = dg.define_asset_job(

@@ -164,60 +164,68 @@ class TrainingSetConfig(dg.Config):
     label_horizon_days: int = 7
 
 
-@dg.asset(
-    group_name="ml_features",
-    description="Versioned training set: `user_features` rows joined to the label "
-    "`will_purchase` (a purchase in the next N days, default 7). Only as-of dates whose label "
-    "window is fully observed are included. Written as parquet under "
-    "`lake/features/training_set/version=<v>/`, where the version hashes the inputs and code.",
-    deps=["user_features", "fct_events"],
-    kinds={"polars", "parquet"},
-    owners=["team:ml-platform"],
-    code_version=FEATURES_CODE_VERSION,
-    pool="warehouse",
-)
-def training_set(
-    context: dg.AssetExecutionContext,
-    config: TrainingSetConfig,
-    duckdb: DuckDBResource,
-    lake: LakeStorage,
-) -> dg.MaterializeResult:
-    horizon = config.label_horizon_days
-    with duckdb.get_connection() as con:
-        last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchall()[0][0]
-        features = query(
-            con,
-            "SELECT * FROM features.user_features WHERE as_of_date <= ? "
-            "ORDER BY as_of_date, user_id",
-            [last_day - timedelta(days=horizon)],
-        )
-        events = query(
-            con,
-            "SELECT user_id, event_type, event_time FROM marts.fct_events "
-            "WHERE event_type = 'purchase'",
-        )
-    dataset = purchase_labels(features.select(FEATURE_COLUMNS), events, horizon)
-    version = dataset_version(dataset, horizon)
-    write_parquet_atomically(
-        dataset, features_path(lake.lake_root, "training_set", f"version={version}")
+def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
+    """The versioned training set; a label window counts as observed once its last day is
+    `lateness_days` behind the newest day of events (late purchases may still arrive until
+    then)."""
+
+    @dg.asset(
+        name="training_set",
+        group_name="ml_features",
+        description="Versioned training set: `user_features` rows joined to the label "
+        "`will_purchase` (a purchase in the next N days, default 7). Only as-of dates whose "
+        f"label window is fully observed are included: its last day at least {lateness_days} "
+        "days (the allowed lateness) before the newest day of events, so no late purchase can "
+        "still change a label. Written as parquet under "
+        "`lake/features/training_set/version=<v>/`, where the version hashes the inputs and code.",
+        deps=["user_features", "fct_events"],
+        kinds={"polars", "parquet"},
+        owners=["team:ml-platform"],
+        code_version=FEATURES_CODE_VERSION,
+        pool="warehouse",
     )
-    positives = int(dataset.get_column("will_purchase").sum()) if dataset.height else 0
-    context.log.info(f"training_set {version}: {dataset.height} rows, {positives} positive")
-    return dg.MaterializeResult(
-        metadata={
-            "version": version,
-            "dagster/row_count": dataset.height,
-            "positive_labels": positives,
-            "label_rate": round(positives / dataset.height, 4) if dataset.height else 0.0,
-            "label": f"will_purchase (purchase within {horizon} days after as_of_date)",
-            "as_of_dates": dataset.get_column("as_of_date").n_unique() if dataset.height else 0,
-            "latest_complete_as_of": str(last_day - timedelta(days=horizon))
-            if last_day
-            else "none",
-            "path": str(features_path(lake.lake_root, "training_set", f"version={version}")),
-        },
-        data_version=dg.DataVersion(version),
-    )
+    def training_set(
+        context: dg.AssetExecutionContext,
+        config: TrainingSetConfig,
+        duckdb: DuckDBResource,
+        lake: LakeStorage,
+    ) -> dg.MaterializeResult:
+        horizon = config.label_horizon_days
+        with duckdb.get_connection() as con:
+            last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchall()[0][0]
+            latest = last_day - timedelta(days=horizon + lateness_days) if last_day else None
+            features = query(
+                con,
+                "SELECT * FROM features.user_features WHERE as_of_date <= ? "
+                "ORDER BY as_of_date, user_id",
+                [latest],
+            )
+            events = query(
+                con,
+                "SELECT user_id, event_type, event_time FROM marts.fct_events "
+                "WHERE event_type = 'purchase'",
+            )
+        dataset = purchase_labels(features.select(FEATURE_COLUMNS), events, horizon)
+        version = dataset_version(dataset, horizon)
+        path = features_path(lake.lake_root, "training_set", f"version={version}")
+        write_parquet_atomically(dataset, path)
+        positives = int(dataset.get_column("will_purchase").sum()) if dataset.height else 0
+        context.log.info(f"training_set {version}: {dataset.height} rows, {positives} positive")
+        return dg.MaterializeResult(
+            metadata={
+                "version": version,
+                "dagster/row_count": dataset.height,
+                "positive_labels": positives,
+                "label_rate": round(positives / dataset.height, 4) if dataset.height else 0.0,
+                "label": f"will_purchase (purchase within {horizon} days after as_of_date)",
+                "as_of_dates": dataset.get_column("as_of_date").n_unique() if dataset.height else 0,
+                "latest_complete_as_of": str(latest) if latest else "none",
+                "path": str(path),
+            },
+            data_version=dg.DataVersion(version),
+        )
+
+    return training_set
 
 
 def dataset_version(dataset: pl.DataFrame, horizon: int) -> str:
