@@ -24,6 +24,19 @@ def graph(tmp_path_factory):
     return defs.resolve_asset_graph()
 
 
+def dep_windows(graph, key) -> dict[str, list[int]]:
+    """The deps read over a window of partitions, as [start, end] offsets from the asset's own
+    (late deliveries, the day before's sessions, the features' 28 days)."""
+    windows = {}
+    for parent in graph.get(key).parent_keys:
+        mapping = graph.get_partition_mapping(key, parent)
+        if isinstance(mapping, dg.TimeWindowPartitionMapping):
+            offsets = [mapping.start_offset, mapping.end_offset]
+            if offsets != [0, 0]:
+                windows[parent.to_user_string()] = offsets
+    return windows
+
+
 def describe(graph) -> dict:
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
@@ -31,6 +44,7 @@ def describe(graph) -> dict:
         assets[key.to_user_string()] = {
             "group": node.group_name,
             "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "dep_windows": dep_windows(graph, key),
             "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
             "checks": sorted(c.name for c in node.check_keys),
         }

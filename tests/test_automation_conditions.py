@@ -1,6 +1,8 @@
-"""Late data re-materializes the day it belongs to, and nothing else runs twice: evaluated with
-Dagster's own automation engine on a graph shaped like raw -> clean (reads 2 days of later
-deliveries) -> mart, with runs tagged like the landing sensor's."""
+"""Late data re-materializes the day it belongs to and the days built on it, and nothing else
+runs twice: evaluated with Dagster's own automation engine on a graph shaped like the
+platform's, raw -> clean (reads 2 days of later deliveries) -> mart (reads the day before too,
+as the warehouse's sessions do) -> features (read 28 days of the mart), with runs tagged like
+the landing sensor's."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -9,6 +11,8 @@ import dagster as dg
 
 from platform_assets.automation.conditions import update_within_lateness
 from platform_assets.automation.landing import LANDING_RUN
+from platform_assets.ml.assets import FEATURE_DAYS
+from platform_assets.warehouse.assets import DAY_BEFORE_TOO
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
 mart_may_finish = threading.Event()
@@ -35,12 +39,25 @@ def clean():
     return None
 
 
-@dg.asset(partitions_def=PARTITIONS, deps=[clean], automation_condition=update_within_lateness(2))
+@dg.asset(
+    partitions_def=PARTITIONS,
+    deps=[dg.AssetDep(clean, partition_mapping=DAY_BEFORE_TOO)],
+    automation_condition=update_within_lateness(2),
+)
 def mart():
     mart_may_finish.wait(30)
 
 
-DEFS = dg.Definitions(assets=[raw, clean, mart])
+@dg.asset(
+    partitions_def=PARTITIONS,
+    deps=[dg.AssetDep(mart, partition_mapping=FEATURE_DAYS)],
+    automation_condition=update_within_lateness(2),
+)
+def features():
+    return None
+
+
+DEFS = dg.Definitions(assets=[raw, clean, mart, features])
 
 
 def evaluate(instance, previous=None):
@@ -56,7 +73,8 @@ def requested(result, key: str) -> set[str]:
 
 def landing_run(instance, day: str) -> None:
     mart_may_finish.set()
-    dg.materialize([raw, clean, mart], partition_key=day, instance=instance, tags=LANDING_RUN)
+    assets = [raw, clean, mart, features]
+    dg.materialize(assets, partition_key=day, instance=instance, tags=LANDING_RUN)
 
 
 def days() -> tuple[str, str, str]:
@@ -74,9 +92,44 @@ def test_a_delivery_re_materializes_the_earlier_days_it_holds_events_for():
         second = evaluate(instance, first)
         assert requested(second, "clean") == {yesterday, day_before}
         assert requested(second, "mart") == {yesterday, day_before}  # downstream, same tick
+        assert requested(second, "features") == {yesterday, day_before}
         # once handled, nothing is requested again
         quiet = evaluate(instance, second)
         assert quiet.total_requested == 0
+
+
+def settle(instance, previous) -> list[tuple[str, str]]:
+    """Tick after tick, each tick's requests run as the sensor runs them (a run per day, not
+    tagged as a landing run), until a tick requests nothing; every (asset, day) requested."""
+    asked = []
+    for _ in range(8):
+        previous = evaluate(instance, previous)
+        if not previous.total_requested:
+            return asked
+        by_day: dict[str, list] = {}
+        for entity in previous.results:
+            for day in entity.true_subset.expensively_compute_partition_keys():
+                by_day.setdefault(day, []).append(entity.key.to_user_string())
+        for day, keys in sorted(by_day.items()):
+            asked += [(key, day) for key in keys]
+            chosen = [a for a in (raw, clean, mart, features) if a.key.to_user_string() in keys]
+            dg.materialize(chosen, partition_key=day, instance=instance)
+    raise AssertionError(f"still requesting after 8 ticks: {asked}")
+
+
+def test_late_data_also_rebuilds_the_later_days_built_on_it_once():
+    today, yesterday, day_before = days()
+    with dg.instance_for_test() as instance:
+        landing_run(instance, yesterday)
+        first = evaluate(instance)
+        landing_run(instance, today)  # holds late events of yesterday and the day before
+        asked = settle(instance, first)
+        # today's mart (its sessions continue yesterday's) and features (they read 28 days),
+        # which the landing run built before the late days changed, are rebuilt too
+        assert sorted(asked) == sorted(
+            [("clean", yesterday), ("clean", day_before)]
+            + [(key, day) for key in ("mart", "features") for day in (day_before, yesterday, today)]
+        )
 
 
 def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
@@ -101,13 +154,20 @@ def test_a_tick_during_a_landing_run_leaves_that_runs_day_alone():
 
 
 def test_what_a_landing_run_updates_never_triggers_downstream_automation():
-    # the landing run builds its day through features itself; here it stops at clean
+    # the landing run builds its day through features itself; here it stops at clean (and
+    # leaves raw alone: new raw would re-run the two days before, and today's mart with them)
     today, _, _ = days()
     with dg.instance_for_test() as instance:
         first = evaluate(instance)
-        dg.materialize([raw, clean], partition_key=today, instance=instance, tags=LANDING_RUN)
+        dg.materialize(
+            [raw, clean],
+            partition_key=today,
+            instance=instance,
+            tags=LANDING_RUN,
+            selection=[clean],
+        )
         second = evaluate(instance, first)
-        assert today not in requested(second, "mart")
+        assert second.total_requested == 0
 
 
 def test_a_clean_partition_rebuilt_by_another_run_updates_its_mart():

@@ -108,6 +108,12 @@ def test_deliveries_flow_to_features_late_data_included_and_redrops_do_nothing(p
     for key in ("clean_app_events", "fct_daily_engagement", "user_features"):
         record = wait_for_materialization(instance, key, d1, dropped)
         print(f"late delivery -> {key} {d1}: {record.timestamp - dropped:.1f}s")
+    # ...and so is d2, which its landing run built before d1's late events were cleaned: its
+    # sessions may continue d1's, its features read d1's events
+    late_clean = wait_for_materialization(instance, "clean_app_events", d1, dropped).timestamp
+    for key in ("fct_sessions", "user_features"):
+        record = wait_for_materialization(instance, key, d2, late_clean)
+        print(f"late delivery -> {key} {d2} again: {record.timestamp - dropped:.1f}s")
     engagement = warehouse_value(platform, ENGAGEMENT, [d1], tmp_path)
     clean_d1 = clean_events(platform, d1)
     late = clean_d1.filter(pl.col("_delivery_date") == datetime.fromisoformat(d2).date())

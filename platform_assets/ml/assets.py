@@ -33,6 +33,11 @@ from platform_assets.resources import LakeStorage
 
 FEATURES_CODE_VERSION = "2"  # 2: recency looks back 28 days
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
+# A feature row as of X reads its inputs over the 28 days up to X (FEATURE_DAYS): a change to
+# any of those days (late data) makes it stale, and the late-data automation rebuilds it.
+FEATURE_DAYS = dg.TimeWindowPartitionMapping(
+    start_offset=-27, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
 # Features are computed per shard of users (`hash(user_id) % shards`), at most about
 # SHARD_EVENTS events of the window at a time: the step's memory stays bounded on big days.
 SHARD_EVENTS = 2_000_000
@@ -65,7 +70,10 @@ USERS_SQL = f"""
     "`features.user_features` and the offline store `lake/features/user_features/`.",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[*WAREHOUSE_INPUTS, "clean_users"],
+    deps=[
+        *(dg.AssetDep(name, partition_mapping=FEATURE_DAYS) for name in WAREHOUSE_INPUTS),
+        "clean_users",
+    ],
     kinds={"polars", "duckdb", "parquet"},
     owners=["team:ml-platform"],
     code_version=FEATURES_CODE_VERSION,

@@ -17,6 +17,14 @@ from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, WarehouseDbt
 from platform_assets.warehouse.project import dbt_project
 
+# A day's sessions continue the day before's (int_sessionized_events reads its late evening), so
+# the warehouse of day X depends on the clean events of X-1 and X: when late events change day
+# D, the late-data automation rebuilds D+1's sessions too.
+DAY_BEFORE_TOO = dg.TimeWindowPartitionMapping(
+    start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
+SESSIONIZED_SOURCE = "clean_app_events"
+
 # Unit tests check the SQL logic on fixed inputs: CI runs them (tests/test_pipeline.py); a
 # production run would only repeat them on every partition.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
@@ -100,6 +108,14 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if isinstance(schema, dg.TableSchema):
             metadata[COLUMN_SCHEMA] = with_contract_constraints(schema, dbt_resource_props)
         return metadata
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionMapping | None:
+        parent = dbt_parent_resource_props
+        if parent.get("resource_type") == "source" and parent.get("name") == SESSIONIZED_SOURCE:
+            return DAY_BEFORE_TOO
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
