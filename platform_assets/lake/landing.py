@@ -120,7 +120,7 @@ def _despite_unreadable_files(files: list[Path], spec: SourceSpec, read):
                 path: problem
                 for number, path in enumerate(files)
                 if path not in not_gzip
-                and (problem := _unreadable(path, spec, Path(scratch) / str(number)))
+                and (problem := _salvaged(path, spec, Path(scratch) / str(number)))
             }
             if not unreadable:
                 raise
@@ -135,7 +135,7 @@ def _fake_gz(path: Path) -> bool:
         return handle.read(2) != b"\x1f\x8b"
 
 
-def _unreadable(path: Path, spec: SourceSpec, copy: Path) -> Salvaged | None:
+def _salvaged(path: Path, spec: SourceSpec, copy: Path) -> Salvaged | None:
     """What can be read of a JSON-lines file, line by line, or None if it has no damage.
     (CSV files are read eagerly, with their own error rows.)"""
     if spec.format != "jsonl":
@@ -146,7 +146,7 @@ def _unreadable(path: Path, spec: SourceSpec, copy: Path) -> Salvaged | None:
     with copy.open("wb") as out:
         try:
             with opener(path, "rb") as source:
-                for number, line in enumerate(source, start=1):  # noqa: B007 (read after)
+                for number, line in enumerate(source, start=1):
                     try:
                         line.decode("utf-8")
                     except UnicodeDecodeError:
