@@ -31,7 +31,7 @@ PROD_VARIABLES = (
     "PLATFORM_ALERT_WEBHOOK_URL",
 )
 DEV_PII_HASH_KEY = "dev-only-not-a-secret"
-LAKE_LOCATIONS = ("PLATFORM_LANDING_ROOT", "PLATFORM_LAKE_ROOT")
+PATH_LOCATIONS = ("PLATFORM_LANDING_ROOT", "PLATFORM_LAKE_ROOT", "PLATFORM_WAREHOUSE_PATH")
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -101,7 +101,7 @@ class MissingEnvironment(Exception):
 
 
 class UnsupportedLocation(MissingEnvironment):
-    """A lake location given as a URL: the lake reads and writes paths (local or mounted), and
+    """A lake or warehouse location given as a URL: both are paths (local or mounted), and
     DuckDB's object-store extension (httpfs) is not bundled, so it cannot be loaded offline."""
 
 
@@ -121,12 +121,12 @@ def build_resources(environ: Mapping[str, str]) -> dict[str, object]:
             raise MissingEnvironment(
                 "\n".join(f"prod needs environment variable {name}" for name in missing)
             )
-        urls = [name for name in LAKE_LOCATIONS if URL.match(environ[name])]
+        urls = [name for name in PATH_LOCATIONS if URL.match(environ[name])]
         if urls:  # else the paths would name a local folder `s3:`
             raise UnsupportedLocation(
                 "\n".join(
                     f"{name}={environ[name]} is a URL: give a local or mounted path "
-                    "(object-store lake roots are not supported yet)"
+                    "(object stores are not supported yet)"
                     for name in urls
                 )
             )

@@ -59,6 +59,9 @@ def test_prod_refuses_a_lake_root_given_as_a_url(tmp_path):
     with pytest.raises(UnsupportedLocation) as err:
         build_resources(environ)
     assert str(err.value).startswith("PLATFORM_LAKE_ROOT=s3://bucket/lake is a URL")
+    environ |= {"PLATFORM_LAKE_ROOT": str(tmp_path), "PLATFORM_WAREHOUSE_PATH": "s3://b/w.duckdb"}
+    with pytest.raises(UnsupportedLocation, match="^PLATFORM_WAREHOUSE_PATH=s3://b/w.duckdb"):
+        build_resources(environ)
 
 
 def test_an_unknown_environment_is_refused():

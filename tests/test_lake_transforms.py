@@ -268,6 +268,34 @@ def test_a_truncated_gzip_keeps_the_lines_before_the_damage(tmp_path):
     assert result.clean.height + len(reasons) == raw.height
 
 
+def test_a_corrupt_deflate_stream_is_one_row_and_the_other_files_arrive(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    path = deliver(folder, "a.jsonl.gz", [json.dumps(event("lost"))], gz=True)
+    data = bytearray(path.read_bytes())
+    data[10] = 0xFF  # the first deflate block's header (after gzip's 10 bytes): no such type
+    path.write_bytes(bytes(data))
+    deliver(folder, "b.jsonl", [json.dumps(event("other"))])
+    raw = read_delivery(sorted(folder.iterdir()), SOURCES["app_events"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean.get_column("event_id").to_list() == ["other"]
+    [reason] = result.quarantine.get_column("_reason").to_list()
+    assert reason.startswith("unreadable_file: error: Error -3 while decompressing")  # zlib's
+
+
+def test_a_csv_whose_header_is_not_utf8_is_one_unreadable_row(tmp_path):
+    folder = tmp_path / DAY.isoformat()
+    folder.mkdir(parents=True)
+    row = "o1,u1,paid,1.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z"
+    latin1 = f"{CSV_HEADER},café\n{row.replace('o1', 'o2')},crème\n"  # a Latin-1 export
+    (folder / "a.csv").write_bytes(latin1.encode("latin-1"))
+    (folder / "b.csv").write_text(f"{CSV_HEADER}\n{row}\n")
+    raw = read_delivery(sorted(folder.iterdir()), SOURCES["orders"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["orders"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean.get_column("order_id").to_list() == ["o1"]
+    [reason] = result.quarantine.get_column("_reason").to_list()
+    assert reason == "unreadable_file: UnicodeError: its header is not UTF-8"
+
+
 def test_a_csv_row_that_is_not_utf8_is_quarantined_alone(tmp_path):
     folder = tmp_path / DAY.isoformat()
     folder.mkdir(parents=True)

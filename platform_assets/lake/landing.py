@@ -16,9 +16,12 @@ import io
 import json
 import re
 import tempfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -26,6 +29,9 @@ from platform_assets.sources.specs import SourceSpec
 
 META_COLUMNS = ("_line_number", "_source_file", "_ingested_at", "_delivery_date", "_error")
 BAD_ENCODING = "bad_encoding"
+# What reading a damaged file raises: a truncated gzip stream EOFError, a corrupt one zlib.error,
+# a bad header gzip.BadGzipFile (an OSError).
+UNREADABLE = (OSError, EOFError, zlib.error)
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what `surrogateescape` makes of a byte that is not UTF-8
 
 
@@ -136,28 +142,46 @@ def _fake_gz(path: Path) -> bool:
 
 
 def _salvaged(path: Path, spec: SourceSpec, copy: Path) -> Salvaged | None:
-    """What can be read of a JSON-lines file, line by line, or None if it has no damage.
-    (CSV files are read eagerly, with their own error rows.)"""
+    """What can be read of a JSON-lines file, line by line, or None if it has no damage: a
+    first pass only looks; a damaged file is then copied, its bad lines left empty. (CSV files
+    are read eagerly, with their own error rows.)"""
     if spec.format != "jsonl":
         return None
-    bad_lines: dict[int, str] = {}
-    rest_error, number = None, 0
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with copy.open("wb") as out:
-        try:
-            with opener(path, "rb") as source:
-                for number, line in enumerate(source, start=1):
-                    try:
-                        line.decode("utf-8")
-                    except UnicodeDecodeError:
-                        bad_lines[number] = _escaped(line.rstrip(b"\r\n"))
-                        line = b"\n"
-                    out.write(line)
-        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
-            rest_error = f"unreadable_file: {type(exc).__name__}: {exc} (after line {number})"
+    bad_lines, rest_error = _damage(path)
     if not bad_lines and rest_error is None:
         return None
+    with copy.open("wb") as out:
+        _damage(path, out)
     return Salvaged(copy, bad_lines, rest_error)
+
+
+def _damage(path: Path, out: BinaryIO | None = None) -> tuple[dict[int, str], str | None]:
+    """The lines of `path` that are not UTF-8 (escaped, by line number) and why the file stops
+    being readable, if it does; each line read is written to `out`, a bad one as an empty line.
+    An error writing `out` is raised, never blamed on the source file."""
+    bad_lines: dict[int, str] = {}
+    lines, number = _lines(path), 0
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration:
+            return bad_lines, None
+        except UNREADABLE as exc:
+            return bad_lines, f"unreadable_file: {type(exc).__name__}: {exc} (after line {number})"
+        number += 1
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad_lines[number] = _escaped(line.rstrip(b"\r\n"))
+            line = b"\n"
+        if out is not None:
+            out.write(line)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as source:
+        yield from source
 
 
 def _escaped(raw: bytes) -> str:
@@ -219,7 +243,7 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
     try:
         data = _read_bytes(path)
         frame = _parse_csv(data)
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+    except (*UNREADABLE, UnicodeError) as exc:
         return _file_error(path, f"unreadable_file: {type(exc).__name__}: {exc}", spec)
     if frame.width == 0:
         return _empty(spec)
@@ -250,6 +274,8 @@ def _parse_csv_slowly(text: str) -> pl.DataFrame:
     kept whole, as text, in `_record`."""
     rows = csv.reader(io.StringIO(text))
     header = next(rows)
+    if NOT_UTF8.search(",".join(header)):
+        raise UnicodeError("its header is not UTF-8")
     records = []
     for line_number, row in enumerate(rows, start=2):
         line = ",".join(row)

@@ -77,10 +77,10 @@ def build_partition(
 ) -> BuiltPartition:
     """Clean `day` from `raw_files` (oldest delivery first) into `clean` and `quarantine`.
 
-    When `publish` and the clean file passes its contract, both files are written; a failing
-    partition writes neither, so the published clean and quarantine always come from one run
-    (their counts balance). With `publish=False` nothing is written: only the counts are
-    returned (reconciliation).
+    When `publish` and the clean file passes its contract, both files are written (the
+    quarantine renamed into place first, then the clean file); a failing partition writes
+    neither, so the published pair comes from one run and its counts balance. With
+    `publish=False` nothing is written: only the counts are returned (reconciliation).
     """
     # <lake>/clean/<source>/date=.../data.parquet
     with scratch_folder(clean.parents[3], f"{clean.parents[1].name}-{clean.parent.name}") as work:

@@ -33,8 +33,9 @@ from platform_assets.resources import LakeStorage
 
 FEATURES_CODE_VERSION = "2"  # 2: recency looks back 28 days
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
-# A feature row as of X reads its inputs over the 28 days up to X (FEATURE_DAYS): a change to
-# any of those days (late data) makes it stale, and the late-data automation rebuilds it.
+# A feature row as of X reads the events of the 28 days up to X (orders and the catalog up to X):
+# a change to any of those days (late data) makes it stale, and the late-data automation
+# rebuilds it (FEATURE_DAYS; older order changes fall outside the automation's window anyway).
 FEATURE_DAYS = dg.TimeWindowPartitionMapping(
     start_offset=-27, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
