@@ -13,6 +13,15 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
 )
 
 
+def days_around(start_offset: int, end_offset: int) -> dg.TimeWindowPartitionMapping:
+    """A dependency on the upstream days `start_offset`..`end_offset` around an asset's own
+    (late deliveries, the day before's sessions, the features' 28 days); days that do not exist
+    (before the first partition, after today) do not block."""
+    return dg.TimeWindowPartitionMapping(
+        start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=True
+    )
+
+
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     """The days a (possibly ranged) run covers, in order."""
     window = context.partition_time_window

@@ -12,7 +12,7 @@ from platform_assets.lake.partition import BuiltPartition, build_partition
 from platform_assets.lake.quality import CLEAN_MODELS
 from platform_assets.lake.storage import clean_path, quarantine_path, raw_path, staged_path
 from platform_assets.metadata import COLUMN_SCHEMA, column_schema, markdown_table, preview
-from platform_assets.partitions import daily_partitions, partition_days
+from platform_assets.partitions import daily_partitions, days_around, partition_days
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, PiiHasher
 from platform_assets.sources.assets import deliveries_key
@@ -70,11 +70,7 @@ def _delivery_summary(files, raw: pl.LazyFrame, first: pl.DataFrame, spec: Sourc
 def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
     key = dg.AssetKey(f"clean_{spec.name}")
     reads_late = spec.reads_late_deliveries
-    mapping = dg.TimeWindowPartitionMapping(
-        start_offset=0,
-        end_offset=lateness_days if reads_late else 0,
-        allow_nonexistent_upstream_partitions=True,
-    )
+    mapping = days_around(0, lateness_days if reads_late else 0)
     model = CLEAN_MODELS[spec.name]
 
     @dg.asset(

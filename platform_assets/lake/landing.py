@@ -120,7 +120,7 @@ def _despite_unreadable_files(files: list[Path], spec: SourceSpec, read):
     }
     try:
         return read(not_gzip)
-    except (pl.exceptions.ComputeError, OSError, EOFError):
+    except (pl.exceptions.ComputeError, *UNREADABLE):
         with tempfile.TemporaryDirectory(prefix="salvaged-") as scratch:
             unreadable = {
                 path: problem

@@ -27,7 +27,12 @@ from platform_assets.ml.features import (
     purchase_labels,
     user_features,
 )
-from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions, partition_days
+from platform_assets.partitions import (
+    DAILY_FRESHNESS,
+    daily_partitions,
+    days_around,
+    partition_days,
+)
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage
 
@@ -36,9 +41,7 @@ WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # A feature row as of X reads the events of the 28 days up to X (orders and the catalog up to X):
 # a change to any of those days (late data) makes it stale, and the late-data automation
 # rebuilds it (FEATURE_DAYS; older order changes fall outside the automation's window anyway).
-FEATURE_DAYS = dg.TimeWindowPartitionMapping(
-    start_offset=-27, end_offset=0, allow_nonexistent_upstream_partitions=True
-)
+FEATURE_DAYS = days_around(-27, 0)
 # Features are computed per shard of users (`hash(user_id) % shards`), at most about
 # SHARD_EVENTS events of the window at a time: the step's memory stays bounded on big days.
 SHARD_EVENTS = 2_000_000

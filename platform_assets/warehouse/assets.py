@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from dagster_duckdb import DuckDBResource
 
 from platform_assets.metadata import COLUMN_SCHEMA
-from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions
+from platform_assets.partitions import DAILY_FRESHNESS, daily_partitions, days_around
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage, WarehouseDbt
 from platform_assets.warehouse.project import dbt_project
@@ -20,9 +20,7 @@ from platform_assets.warehouse.project import dbt_project
 # A day's sessions continue the day before's (int_sessionized_events reads its late evening), so
 # the warehouse of day X depends on the clean events of X-1 and X: when late events change day
 # D, the late-data automation rebuilds D+1's sessions too.
-DAY_BEFORE_TOO = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
-)
+DAY_BEFORE_TOO = days_around(-1, 0)
 SESSIONIZED_SOURCE = "clean_app_events"
 
 # Unit tests check the SQL logic on fixed inputs: CI runs them (tests/test_pipeline.py); a
