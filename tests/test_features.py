@@ -148,6 +148,15 @@ def test_a_user_without_activity_gets_zero_counts_not_nulls():
     assert row["days_since_last_event"] is None
 
 
+def test_a_rate_or_category_with_nothing_to_measure_is_null_not_zero():
+    """No carted session: no abandonment rate (0 would say "never abandons"); no product event:
+    no favourite category (a fill with 0 made it the text "0")."""
+    row = features_of(user_features(HISTORY.clear(), ORDERS.clear(), PRODUCTS, users(), D))
+    assert row["cart_abandonment_rate_28d"] is None
+    assert row["favourite_category_28d"] is None
+    assert row["avg_order_value"] is None
+
+
 def test_label_counts_purchases_in_the_window_after_the_as_of_day_only():
     features = user_features(HISTORY, ORDERS, PRODUCTS, users(), D)
     labelled = purchase_labels(features, HISTORY, horizon_days=7)

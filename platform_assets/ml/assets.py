@@ -36,7 +36,7 @@ from platform_assets.partitions import (
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage
 
-FEATURES_CODE_VERSION = "2"  # 2: recency looks back 28 days
+FEATURES_CODE_VERSION = "3"  # 2: recency looks back 28 days; 3: no rate or category filled with 0
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # A feature row as of X reads the events of the 28 days up to X (orders and the catalog up to X):
 # a change to any of those days (late data) makes it stale, and the late-data automation
@@ -70,7 +70,9 @@ USERS_SQL = f"""
     description="One row per user per `as_of_date`, computed only from data known by the end "
     "of that day: recency/frequency/monetary, events and sessions over 7 and 28 days, cart "
     "abandonment, favourite category, country, days since signup. Event features look back "
-    "28 days (no event in them: `days_since_last_event` is null). Written to DuckDB "
+    "28 days (no event in them: `days_since_last_event` is null). Counts and sums are 0 "
+    "without activity; with nothing to measure, the abandonment rate, average order value and "
+    "favourite category are null. Written to DuckDB "
     "`features.user_features` and the offline store `lake/features/user_features/`.",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),

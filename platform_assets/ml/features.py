@@ -82,7 +82,8 @@ def user_features(
         .join(_cart_abandonment(last_28), on="user_id", how="left")
         .join(_favourite_category(product_categories(last_28, products)), on="user_id", how="left")
     )
-    counts = [c for c in features.collect_schema() if c.endswith(("_7d", "_28d", "_total"))]
+    # Counts and sums are 0 without activity; a rate, an average or a category stays null.
+    counts = [c for c in features.collect_schema() if c.startswith(ZERO_WHEN_NONE)]
     return (
         features.with_columns(
             pl.lit(as_of).alias("as_of_date"),
@@ -101,6 +102,8 @@ def user_features(
         .collect()
     )
 
+
+ZERO_WHEN_NONE = ("events_", "sessions_", "orders_", "revenue_")
 
 FEATURE_COLUMNS = [
     "user_id",
