@@ -5,13 +5,14 @@ of one day's outputs, computed from what each variant wrote.
       "clean_rows": {source: rows in the day's clean partition},
       "events": rows of the day in fct_events,
       "revenue": {currency: {"orders": n, "gross_revenue": "1234.50", "net_revenue": "..."}},
-      "engagement": {app: {"dau": n, "events": n, "purchasing_users": n}},
-      "user_features": {"rows": n, "events_28d": n, "orders_total": n, "revenue_total": "..."},
+      "engagement": {app: {"dau": n, "sessions": n, "events": n, "purchasing_users": n}},
+      "user_features": {"rows": n, "events_28d": n, "sessions_28d": n, "orders_total": n,
+                        "revenue_total": "...", "favourite_categories": n},
     }
 
 Money is a string with two decimals, so sums compare exactly. A baseline may leave out a
-section it does not compute (pandas stops at the daily aggregates); `differences` compares the
-sections both have and requires `clean_rows` and `revenue` in both.
+section it does not compute; `differences` compares the sections both have and requires
+`clean_rows` and `revenue` in both.
 """
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ def warehouse_checksums(con, clean_rows: dict, features: Path, day: date) -> dic
         return con.sql(sql, params=params).fetchall()
 
     revenue = "SELECT currency, orders, gross_revenue, net_revenue FROM marts.fct_daily_revenue"
-    engagement = "SELECT app, dau, events, purchasing_users FROM marts.fct_daily_engagement"
-    user_features = "SELECT count(*), sum(events_28d), sum(orders_total), sum(revenue_total)"
+    engagement = (
+        "SELECT app, dau, sessions, events, purchasing_users FROM marts.fct_daily_engagement"
+    )
+    user_features = (
+        "SELECT count(*), sum(events_28d), sum(sessions_28d), sum(orders_total), "
+        "sum(revenue_total), count(favourite_category_28d)"
+    )
     return {
         "clean_rows": clean_rows,
         "events": rows("SELECT count(*) FROM marts.fct_events WHERE event_date = ?", [day])[0][0],
@@ -95,19 +101,29 @@ def revenue_section(rows) -> dict:
 
 
 def engagement_section(rows) -> dict:
-    """(app, dau, events, purchasing_users) rows -> the `engagement` section."""
+    """(app, dau, sessions, events, purchasing_users) rows -> the `engagement` section."""
     return {
-        app: {"dau": int(dau), "events": int(events), "purchasing_users": int(buyers)}
-        for app, dau, events, buyers in rows
+        app: {
+            "dau": int(dau),
+            "sessions": int(sessions),
+            "events": int(events),
+            "purchasing_users": int(buyers),
+        }
+        for app, dau, sessions, events, buyers in rows
     }
 
 
-def user_features_section(rows, events_28d, orders_total, revenue_total) -> dict:
+def user_features_section(
+    rows, events_28d, sessions_28d, orders_total, revenue_total, favourite_categories
+) -> dict:
+    """Sums over the day's feature rows (the count of rows with a favourite category)."""
     return {
         "rows": int(rows),
         "events_28d": int(events_28d or 0),
+        "sessions_28d": int(sessions_28d or 0),
         "orders_total": int(orders_total or 0),
         "revenue_total": money(revenue_total or 0),
+        "favourite_categories": int(favourite_categories),
     }
 
 

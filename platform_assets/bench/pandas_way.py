@@ -1,17 +1,19 @@
 """The pandas baseline of `data-platform bench`: the platform's work on a run of days, done the
-way tutorials do it, one day at a time.
+way tutorials do it, one day at a time, landing through `user_features`.
 
 pandas reads the day's deliveries (`read_json(lines=True)`, `read_csv`), types every field,
 hashes PII with `hmac`, validates each clean table with a pandera (pandas) model equivalent to
 the platform's polars contracts (`platform_assets.lake.quality`), drops the rows that break a
-rule, deduplicates, writes clean parquet (pyarrow), then computes the daily revenue and
-engagement aggregates as the dbt marts do (revenue from every day's order versions: an order's
-latest state counts on the day it was created). No Dagster, DuckDB or polars in the work itself.
+rule, deduplicates, writes clean parquet (pyarrow). Then, as the dbt marts and the feature code
+do: sessions (`groupby().diff()`, a session may begin the day before), the daily revenue (an
+order's latest state counts on the day it was created) and engagement aggregates, the catalog's
+versions, and `user_features` as of the evening of each day (`merge_asof` for the category a
+product had when it was viewed). No Dagster, DuckDB or polars in the work itself.
 
 A day's clean rows come from its own delivery: late deliveries of later days are not looked for
 (a landing zone simulated without faults has none), and a malformed line fails `read_json` (no
-quarantine). A day's events are dropped once its engagement is counted; only the orders, which
-are small, are kept across days.
+quarantine). Of a day's events only the columns the sessions and features read are kept, for the
+28 days the features look back.
 JSON lines are read in chunks (`chunksize`, as pandas recommends for large files) and each chunk
 is flattened to typed columns at once: a whole-file `read_json` holds every line's parsed objects
 and peaks at ~10x the file's size, which at 10M events a day would not fit in memory.
@@ -23,7 +25,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -33,15 +35,35 @@ import pandera.pandas as pa
 from pandera.engines.pandas_engine import Date
 from pandera.typing import Series
 
-from platform_assets.bench.checksums import engagement_section, revenue_section
+from platform_assets.bench.checksums import (
+    engagement_section,
+    revenue_section,
+    user_features_section,
+)
 from platform_assets.lake.parse import TRUE_FALSE
 from platform_assets.lake.quality import CURRENCY, PRODUCT_EVENTS
+from platform_assets.ml.features import CATEGORY_EVENTS, FEATURE_COLUMNS, LIVE_STATUSES
 from platform_assets.sources.specs import APP_EVENTS, APPS, EVENT_TYPES, ORDER_STATUSES
 
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 ORDER = ["_delivery_date", "_source_file", "_line_number"]
 CHUNK_LINES = 100_000
 UNIQUENESS_CHECKS = {"field_uniqueness", "multiple_fields_uniqueness"}
+SESSION_GAP = pd.Timedelta(minutes=30)  # dbt's session_gap_minutes
+LOOKBACK_DAYS = 28  # the features' window
+LOOKBACK = pd.Timedelta(days=LOOKBACK_DAYS)
+EVENT_COLUMNS = [
+    "event_id",
+    "user_id",
+    "app",
+    "event_type",
+    "event_time",
+    "event_date",
+    "product_id",
+    "price",
+]
+SLIM_EVENTS = [*EVENT_COLUMNS, "session_key", "session_start"]  # kept for later days
+PRODUCT_ATTRIBUTES = ["name", "category", "price", "currency", "active"]
 
 
 # --- contracts: the pandas twins of platform_assets.lake.quality -----------------------------
@@ -133,21 +155,35 @@ class Users(_Ingested):
 
 
 def run(landing: Path, workdir: Path, days: list[date], pii_key: str) -> dict:
-    """Clean the four sources of each of `days`, aggregate, write parquet under `workdir`; the
-    checksums of each day ({"YYYY-MM-DD": checksums})."""
+    """Clean the four sources of each of `days`, model them and compute the day's features,
+    writing parquet under `workdir`; the checksums of each day ({"YYYY-MM-DD": checksums})."""
     workdir = Path(workdir)
-    clean_rows, engagement, orders = {}, [], []
+    clean_rows, features, engagement = {}, {}, []
+    kept = {"events": [], "orders": [], "products": [], "users": []}  # across days
+    sessions = pd.DataFrame()
     for day in days:
         clean = clean_day(Path(landing), workdir, day, pii_key)
         clean_rows[day] = {source: len(frame) for source, frame in clean.items()}
-        engagement.append(daily_engagement(clean["app_events"]))
-        orders.append(clean["orders"])
-        del clean  # the day's events are not held while the next day is read
-    revenue = daily_revenue(pd.concat(orders, ignore_index=True))
-    engagement = pd.concat(engagement, ignore_index=True)
+        day_before = kept["events"][-1] if kept["events"] else None
+        events, day_sessions = sessionized(clean["app_events"], day_before, day)
+        sessions = pd.concat([sessions, day_sessions]).drop_duplicates("session_key", keep="last")
+        engagement.append(daily_engagement(events))
+        kept["events"] = [*kept["events"][-(LOOKBACK_DAYS - 1) :], events[SLIM_EVENTS]]
+        for source in ("orders", "products", "users"):
+            kept[source].append(clean[source])
+        del clean, events  # the day's full rows are not held while the next day is read
+        history = {source: pd.concat(frames, ignore_index=True) for source, frames in kept.items()}
+        features[day] = user_features(history, day)
+        write_parquet(features[day], workdir / "features" / f"{day}.parquet")
+    revenue = daily_revenue(pd.concat(kept["orders"], ignore_index=True))
+    engagement = with_sessions(pd.concat(engagement, ignore_index=True), sessions)
+    write_parquet(sessions, workdir / "marts" / "fct_sessions.parquet")
     write_parquet(revenue, workdir / "marts" / "fct_daily_revenue.parquet")
     write_parquet(engagement, workdir / "marts" / "fct_daily_engagement.parquet")
-    return {day.isoformat(): checksums(clean_rows[day], revenue, engagement, day) for day in days}
+    return {
+        day.isoformat(): checksums(clean_rows[day], revenue, engagement, features[day], day)
+        for day in days
+    }
 
 
 def clean_day(landing: Path, workdir: Path, day: date, pii_key: str) -> dict[str, pd.DataFrame]:
@@ -340,6 +376,76 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, engine="pyarrow", index=False)
 
 
+# --- sessions (dbt: int_sessionized_events, fct_events, fct_sessions) --------------------------
+
+
+def sessionized(
+    events: pd.DataFrame, day_before: pd.DataFrame | None, day: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The day's events with their session (`session_key`, `session_start`), and the sessions
+    dated the day before or the day (a session of the day before may go on past midnight).
+
+    A session is a run of a user's events on one app at most 30 minutes apart; the day
+    before's events keep the sessions they were given the day before."""
+    today = events[EVENT_COLUMNS].assign(
+        _today=True,
+        session_start=pd.Series(pd.NaT, index=events.index, dtype=events["event_time"].dtype),
+        session_key=pd.Series(pd.NA, index=events.index, dtype="str"),
+    )
+    if day_before is not None:
+        today = pd.concat([day_before.assign(_today=False), today], ignore_index=True)
+    both = today.sort_values(["user_id", "app", "event_time", "event_id"], ignore_index=True)
+    gap = both.groupby(["user_id", "app"], sort=False)["event_time"].diff()
+    starts = both["_today"] & (gap.isna() | (gap > SESSION_GAP))
+    fresh = both[starts]
+    keys = fresh["user_id"] + "|" + fresh["app"] + "|" + iso_utc(fresh["event_time"])
+    keys = keys.map(lambda text: hashlib.md5(text.encode()).hexdigest())
+    # Sorted by user and app, every (user, app) begins with a start or a session of the day
+    # before: a forward fill carries each start to the events of its session.
+    both["session_start"] = both["session_start"].mask(starts, both["event_time"]).ffill()
+    both["session_key"] = both["session_key"].mask(starts, keys).ffill()
+    both["is_session_start"] = starts
+    dates = [day - timedelta(days=1), day]
+    day_sessions = session_table(both)
+    day_sessions = day_sessions[day_sessions["session_date"].isin(dates)]
+    return both[both["_today"]].drop(columns="_today").reset_index(drop=True), day_sessions
+
+
+def iso_utc(times: pd.Series) -> pd.Series:
+    return times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def session_table(events: pd.DataFrame) -> pd.DataFrame:
+    """fct_sessions: one row per session of `events`."""
+    kind = events["event_type"]
+    events = events.assign(
+        page_view=kind == "page_view",
+        product_view=kind == "product_view",
+        add_to_cart=kind == "add_to_cart",
+        checkout=kind == "checkout_started",
+        purchase=kind == "purchase",
+        revenue=events["price"].where(kind == "purchase"),
+    )
+    sessions = events.groupby(
+        ["session_key", "user_id", "app", "session_start"], as_index=False, sort=False
+    ).agg(
+        session_end=("event_time", "max"),
+        events=("event_id", "size"),
+        page_views=("page_view", "sum"),
+        product_views=("product_view", "sum"),
+        add_to_carts=("add_to_cart", "sum"),
+        has_checkout=("checkout", "any"),
+        has_purchase=("purchase", "any"),
+        revenue=("revenue", "sum"),
+    )
+    duration = sessions["session_end"] - sessions["session_start"]
+    return sessions.assign(
+        session_date=sessions["session_start"].dt.date,
+        duration_seconds=duration.dt.total_seconds(),
+        revenue=sessions["revenue"].round(2),
+    )
+
+
 # --- aggregates (dbt marts) -------------------------------------------------------------------
 
 
@@ -366,7 +472,7 @@ def daily_revenue(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def daily_engagement(events: pd.DataFrame) -> pd.DataFrame:
-    """fct_daily_engagement (without sessions): per date and app."""
+    """fct_daily_engagement without its sessions (`with_sessions`): per date and app."""
     purchasers = events["user_id"].where(events["event_type"] == "purchase")
     engagement = (
         events.assign(date=events["event_date"], purchaser=purchasers)
@@ -380,18 +486,166 @@ def daily_engagement(events: pd.DataFrame) -> pd.DataFrame:
     return engagement.assign(conversion_rate=engagement["purchasing_users"] / engagement["dau"])
 
 
-def checksums(clean_rows: dict, revenue: pd.DataFrame, engagement: pd.DataFrame, day: date) -> dict:
+def with_sessions(engagement: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """fct_daily_engagement: the sessions that began on each date and app added."""
+    counted = sessions.groupby(["session_date", "app"], as_index=False).size()
+    counted = counted.rename(columns={"session_date": "date", "size": "sessions"})
+    merged = engagement.merge(counted, on=["date", "app"], how="left")
+    return merged.assign(sessions=merged["sessions"].fillna(0).astype("int64"))
+
+
+# --- features (dbt: dim_products; platform_assets.ml.features) --------------------------------
+
+
+def user_features(history: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame:
+    """One row per user known by the end of `as_of`, from what was known then (the platform's
+    `ml.features.user_features`)."""
+    cutoff = pd.Timestamp(as_of + timedelta(days=1), tz="UTC")
+    events = history["events"]
+    last_28 = events[(events["event_time"] < cutoff) & (events["event_time"] >= cutoff - LOOKBACK)]
+    recent = last_28[last_28["event_time"] >= cutoff - pd.Timedelta(days=7)]
+    activity = last_28.groupby("user_id").agg(
+        events_28d=("event_id", "size"),
+        sessions_28d=("session_key", "nunique"),
+        last_event=("event_time", "max"),
+    )
+    activity_7d = recent.groupby("user_id").agg(
+        events_7d=("event_id", "size"), sessions_7d=("session_key", "nunique")
+    )
+    features = (
+        users_as_of(history["users"], as_of, cutoff)
+        .join(activity, on="user_id")
+        .join(activity_7d, on="user_id")
+        .join(monetary(history["orders"], cutoff), on="user_id")
+        .join(cart_abandonment(last_28), on="user_id")
+        .join(favourite_category(last_28, product_versions(history["products"])), on="user_id")
+    )
+    midnight = cutoff - pd.Timedelta(days=1)
+    counts = [c for c in features if c.startswith(("events_", "sessions_", "orders_", "revenue_"))]
+    features[counts] = features[counts].fillna(0)
+    return features.assign(
+        as_of_date=as_of,
+        days_since_signup=(midnight - features["signup_at"].dt.floor("D")).dt.days,
+        days_since_last_event=(midnight - features["last_event"].dt.floor("D")).dt.days,
+        days_since_last_order=(midnight - features["last_order"].dt.floor("D")).dt.days,
+    )[FEATURE_COLUMNS]
+
+
+def users_as_of(users: pd.DataFrame, as_of: date, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Each user's latest record delivered by `as_of`, signed up before the cutoff."""
+    known = users[(users["_delivery_date"] <= as_of) & (users["signup_at"] < cutoff)]
+    latest = known.sort_values(["_delivery_date", "_ingested_at"], kind="stable")
+    latest = latest.drop_duplicates("user_id", keep="last")
+    return latest[["user_id", "country", "signup_at", "marketing_opt_in"]]
+
+
+def monetary(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Orders placed before the cutoff, each in the state it had then; live ones counted."""
+    known = orders[orders["updated_at"] < cutoff].sort_values("updated_at", kind="stable")
+    known = known.drop_duplicates("order_id", keep="last")
+    live = known[(known["created_at"] < cutoff) & known["status"].isin(LIVE_STATUSES)]
+    in_28 = live["created_at"] >= cutoff - LOOKBACK
+    return (
+        live.assign(in_28=in_28, amount_28=live["amount"].where(in_28))
+        .groupby("user_id")
+        .agg(
+            orders_total=("order_id", "size"),
+            orders_28d=("in_28", "sum"),
+            revenue_total=("amount", "sum"),
+            revenue_28d=("amount_28", "sum"),
+            avg_order_value=("amount", "mean"),
+            last_order=("created_at", "max"),
+        )
+    )
+
+
+def cart_abandonment(events: pd.DataFrame) -> pd.Series:
+    """Share of each user's sessions with an add-to-cart that ended without a purchase."""
+    flags = events.assign(
+        carted=events["event_type"] == "add_to_cart", purchased=events["event_type"] == "purchase"
+    )
+    sessions = flags.groupby(["user_id", "session_key"])[["carted", "purchased"]].any()
+    carted = sessions[sessions["carted"]]
+    rate = 1 - carted.groupby("user_id")["purchased"].mean()
+    return rate.rename("cart_abandonment_rate_28d")
+
+
+def product_versions(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """dim_products' (product_id, category, valid_from): a new version whenever a product's
+    attributes change between daily snapshots, valid from its first snapshot's midnight, or
+    from its `updated_at` if that is earlier and after the previous version was last seen."""
+    ordered = snapshots.sort_values(["product_id", "snapshot_date"], ignore_index=True)
+    previous = ordered.groupby("product_id")[[*PRODUCT_ATTRIBUTES, "snapshot_date"]].shift()
+    changed = previous["snapshot_date"].isna()
+    for column in PRODUCT_ATTRIBUTES:
+        same = ordered[column].eq(previous[column]).fillna(False)
+        both_missing = ordered[column].isna() & previous[column].isna()
+        changed |= ~(same | both_missing)
+    ordered["version"] = changed.astype("int64").groupby(ordered["product_id"]).cumsum()
+    versions = ordered.groupby(["product_id", "version"], as_index=False).agg(
+        category=("category", "first"),
+        first_updated_at=("updated_at", "first"),
+        first_seen=("snapshot_date", "first"),
+        last_seen=("snapshot_date", "last"),
+    )
+    first_seen = utc_midnight(versions["first_seen"])
+    before = utc_midnight(versions.groupby("product_id")["last_seen"].shift())
+    updated = versions["first_updated_at"]
+    early = (updated < first_seen) & (before.isna() | (updated > before))
+    valid_from = updated.where(early, first_seen).astype(updated.dtype)
+    return versions.assign(valid_from=valid_from)[["product_id", "category", "valid_from"]]
+
+
+def utc_midnight(days: pd.Series) -> pd.Series:
+    return pd.to_datetime(days).dt.tz_localize("UTC").dt.as_unit("us")
+
+
+def favourite_category(events: pd.DataFrame, versions: pd.DataFrame) -> pd.Series:
+    """The category of most product views, carts and purchases (ties: the first name), each
+    event counted under the category its product had when it happened."""
+    product_events = events[events["event_type"].isin(CATEGORY_EVENTS)]
+    product_events = product_events.dropna(subset=["product_id"]).sort_values("event_time")
+    dated = pd.merge_asof(
+        product_events,
+        versions.sort_values("valid_from"),
+        left_on="event_time",
+        right_on="valid_from",
+        by="product_id",
+    ).dropna(subset=["category"])
+    counted = dated.groupby(["user_id", "category"], as_index=False).size()
+    ranked = counted.sort_values(["user_id", "size", "category"], ascending=[True, False, True])
+    first = ranked.drop_duplicates("user_id")
+    return first.set_index("user_id")["category"].rename("favourite_category_28d")
+
+
+def checksums(
+    clean_rows: dict,
+    revenue: pd.DataFrame,
+    engagement: pd.DataFrame,
+    features: pd.DataFrame,
+    day: date,
+) -> dict:
     """The benchmark's checksums (`platform_assets.bench.checksums`) of `day`, from its clean
-    row counts and the final aggregates."""
+    row counts, the final aggregates and the day's features."""
     revenue = revenue[revenue["date"] == day]
     engagement = engagement[engagement["date"] == day]
     return {
         "clean_rows": clean_rows,
-        "events": clean_rows["app_events"],
+        "events": int(engagement["events"].sum()),
         "revenue": revenue_section(
             revenue[["currency", "orders", "gross_revenue", "net_revenue"]].itertuples(index=False)
         ),
         "engagement": engagement_section(
-            engagement[["app", "dau", "events", "purchasing_users"]].itertuples(index=False)
+            engagement[["app", "dau", "sessions", "events", "purchasing_users"]].itertuples(
+                index=False
+            )
+        ),
+        "user_features": user_features_section(
+            len(features),
+            features["events_28d"].sum(),
+            features["sessions_28d"].sum(),
+            features["orders_total"].sum(),
+            features["revenue_total"].sum(),
+            features["favourite_category_28d"].notna().sum(),
         ),
     }
