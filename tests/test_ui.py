@@ -42,7 +42,6 @@ CHAIN = [
     "raw_app_events",
     "clean_app_events",
     "stg_app_events",
-    "int_sessionized_events",
     "fct_events",
     "user_features",
 ]
