@@ -16,12 +16,11 @@ from platform_assets.automation.schedules import schedules
 from platform_assets.lake.assets import clean_asset, raw_asset
 from platform_assets.lake.reconcile import reconciliation_check
 from platform_assets.ml.assets import training_set_asset, user_features_asset
-from platform_assets.resources import build_resources
+from platform_assets.resources import allowed_lateness, build_resources
 from platform_assets.sources.assets import deliveries_asset
 from platform_assets.sources.specs import SOURCES
 from platform_assets.warehouse.assets import warehouse_models
 
-DEFAULT_LATENESS_DAYS = 2
 # glibc's mallopt parameter for the number of malloc arenas (malloc.h).
 M_ARENA_MAX = -8
 
@@ -32,7 +31,7 @@ daily_pipeline_selection = dg.AssetSelection.groups("lake", "warehouse") | dg.As
 
 def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
     """Everything the platform defines, wired to the resources `environ` selects."""
-    lateness = int(environ.get("PLATFORM_ALLOWED_LATENESS_DAYS", DEFAULT_LATENESS_DAYS))
+    lateness = allowed_lateness(environ)
     specs = list(SOURCES.values())
     late = [clean_asset(s, lateness) for s in specs if s.reads_late_deliveries]
     on_time = [clean_asset(s, lateness) for s in specs if not s.reads_late_deliveries]

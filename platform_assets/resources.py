@@ -31,6 +31,7 @@ PROD_VARIABLES = (
     "PLATFORM_ALERT_WEBHOOK_URL",
 )
 DEV_PII_HASH_KEY = "dev-only-not-a-secret"
+DEFAULT_LATENESS_DAYS = 2
 PATH_LOCATIONS = ("PLATFORM_LANDING_ROOT", "PLATFORM_LAKE_ROOT", "PLATFORM_WAREHOUSE_PATH")
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -103,6 +104,23 @@ class MissingEnvironment(Exception):
 class UnsupportedLocation(MissingEnvironment):
     """A lake or warehouse location given as a URL: both are paths (local or mounted), and
     DuckDB's object-store extension (httpfs) is not bundled, so it cannot be loaded offline."""
+
+
+class InvalidSetting(MissingEnvironment):
+    pass
+
+
+def allowed_lateness(environ: Mapping[str, str]) -> int:
+    """PLATFORM_ALLOWED_LATENESS_DAYS: how many days late a delivery's rows may be (default 2),
+    a whole number of days. A negative one would make the clean assets read no delivery."""
+    raw = environ.get("PLATFORM_ALLOWED_LATENESS_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_LATENESS_DAYS
+    if not re.fullmatch(r"[0-9]+", raw):
+        raise InvalidSetting(
+            f"PLATFORM_ALLOWED_LATENESS_DAYS={raw!r} is not a whole number of days (0 or more)"
+        )
+    return int(raw)
 
 
 def platform_env(environ: Mapping[str, str]) -> str:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from platform_assets.definitions import build_definitions
 from platform_assets.resources import (
     PROD_VARIABLES,
+    InvalidSetting,
     MissingEnvironment,
     UnsupportedLocation,
     build_resources,
@@ -62,6 +64,14 @@ def test_prod_refuses_a_lake_root_given_as_a_url(tmp_path):
     environ |= {"PLATFORM_LAKE_ROOT": str(tmp_path), "PLATFORM_WAREHOUSE_PATH": "s3://b/w.duckdb"}
     with pytest.raises(UnsupportedLocation, match="^PLATFORM_WAREHOUSE_PATH=s3://b/w.duckdb"):
         build_resources(environ)
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_an_allowed_lateness_that_is_not_a_whole_number_of_days_is_refused(value, tmp_path):
+    """-1 used to load, and then the clean assets read no delivery at all."""
+    environ = {"PLATFORM_HOME": str(tmp_path), "PLATFORM_ALLOWED_LATENESS_DAYS": value}
+    with pytest.raises(InvalidSetting, match=f"^PLATFORM_ALLOWED_LATENESS_DAYS='{value}' is not"):
+        build_definitions(environ)
 
 
 def test_an_unknown_environment_is_refused():

@@ -8,6 +8,7 @@ import time
 import dagster as dg
 
 from platform_assets.automation.landing import landing_sensor, plan_landing_runs
+from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
 
 OLD = 1_000_000_000 * 1_000_000_000  # mtime_ns well in the past
@@ -21,6 +22,7 @@ def plan(files, cursor=None, digests=None, ingested=None):
         cursor or {},
         digest=lambda path: digests.get(path, f"sha-of-{path}"),
         ingested_at=lambda source, day: (ingested or {}).get((source, day)),
+        is_partition=daily_partitions.has_partition_key,
         now=NOW,
     )
 
@@ -75,7 +77,9 @@ def test_a_file_landing_while_its_day_is_ingested_still_runs():
     _, cursor = plan({"app_events/2026-03-02/a.jsonl": (10, OLD)})
     both = {"app_events/2026-03-02/a.jsonl": (10, OLD), "app_events/2026-03-02/b.jsonl": (11, OLD)}
     [run], _ = plan(both, cursor, ingested={("app_events", "2026-03-02"): OLD / 1e9 + 60})
-    assert run.files == ("app_events/2026-03-02/b.jsonl:sha-of-app_events/2026-03-02/b.jsonl",)
+    assert run.files == (
+        f"app_events/2026-03-02/b.jsonl:sha-of-app_events/2026-03-02/b.jsonl:{OLD}",
+    )
 
 
 def test_files_still_being_written_and_odd_folders_wait():
@@ -85,6 +89,37 @@ def test_files_still_being_written_and_odd_folders_wait():
     }
     runs, cursor = plan(files)
     assert runs == [] and cursor == {}
+
+
+def test_a_folder_for_no_day_of_the_pipeline_waits_without_holding_up_the_others():
+    """A folder dated before the first partition or after today (a source ahead of UTC) has
+    no partition to run: it used to fail every tick, so no delivery of any day ran."""
+    files = {
+        "orders/2025-12-31/orders.csv": (12, OLD),
+        "orders/2999-01-01/orders.csv": (12, OLD),
+        "orders/2026-03-02/orders.csv": (13, OLD),
+    }
+    runs, cursor = plan(files)
+    assert [r.partition for r in runs] == ["2026-03-02"]
+    assert list(cursor) == ["orders/2026-03-02/orders.csv"]  # the others run once they can
+
+
+def test_a_file_changed_back_to_an_earlier_content_runs_again():
+    path = "orders/2026-03-02/orders.csv"
+    keys, cursor = [], {}
+    for mtime, content in [(OLD, "x"), (OLD + 5, "y"), (OLD + 9, "x")]:
+        [run], cursor = plan({path: (12, mtime)}, cursor, digests={path: content})
+        keys.append(run.run_key)
+    assert len(set(keys)) == 3  # the third run key is not the first's, which Dagster skips
+
+
+def test_a_withdrawn_file_delivered_again_runs_again():
+    a, b = "orders/2026-03-02/a.csv", "orders/2026-03-02/b.csv"
+    _, cursor = plan({a: (12, OLD)})
+    runs, cursor = plan({b: (13, OLD + 5)}, cursor)  # a withdrawn: the day's raw loses its rows
+    assert a not in cursor
+    [run], _ = plan({a: (12, OLD + 9), b: (13, OLD + 5)}, cursor)
+    assert run.files[0].startswith(f"{a}:")
 
 
 def test_a_day_still_being_delivered_waits_whole_then_runs_once():

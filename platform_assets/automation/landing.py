@@ -7,11 +7,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
+from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
 from platform_assets.sources.assets import landing_inventory
 from platform_assets.sources.specs import SOURCES
@@ -36,6 +36,7 @@ def plan_landing_runs(
     *,
     digest: Callable[[str], str],
     ingested_at: Callable[[str, str], float | None],
+    is_partition: Callable[[str], bool],
     now: float,
 ) -> tuple[list[LandingRun], dict[str, list]]:
     """Decide which delivery days need a run.
@@ -47,9 +48,13 @@ def plan_landing_runs(
     what was already ingested); afterwards every unseen file runs, including one that landed
     while its day's raw step was running.
     A delivery day with a file still being written (modified in the last `SETTLE_SECONDS`)
-    waits whole for a later tick, so a burst of files becomes one run.
+    waits whole for a later tick, so a burst of files becomes one run. A folder that is not a
+    day of the pipeline's partitions (not a date, before the first, or tomorrow's) waits too,
+    without holding up the others. A file gone from the landing zone leaves the cursor, so its
+    re-delivery runs. A run key names each file's content and modification time: a file
+    changed back to an earlier content is a new change, not the earlier run.
     """
-    new_cursor = dict(cursor)
+    new_cursor = {path: entry for path, entry in cursor.items() if path in files}
     fresh = not cursor
     changed: dict[str, list[str]] = {}
     settling = {
@@ -59,7 +64,7 @@ def plan_landing_runs(
     }
     for path, (size, mtime_ns) in sorted(files.items()):
         source, day, _ = path.split("/", 2)
-        if not _is_day(day) or day in settling:
+        if not is_partition(day) or day in settling:
             continue
         seen = cursor.get(path)
         if seen and seen[:2] == [size, mtime_ns]:
@@ -71,7 +76,7 @@ def plan_landing_runs(
         last = ingested_at(source, day) if fresh else None
         if last is not None and mtime_ns / 1e9 <= last:
             continue  # ingested before this cursor existed
-        changed.setdefault(day, []).append(f"{path}:{sha}")
+        changed.setdefault(day, []).append(f"{path}:{sha}:{mtime_ns}")
     runs = [
         LandingRun(day, f"landing:{day}:{_short_hash(items)}", tuple(items))
         for day, items in sorted(changed.items())
@@ -79,12 +84,10 @@ def plan_landing_runs(
     return runs, new_cursor
 
 
-def _is_day(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+def not_pipeline_days(files: dict[str, tuple[int, int]]) -> list[str]:
+    """The delivery folders named for no partition of the pipeline."""
+    days = {path.split("/")[1] for path in files}
+    return sorted(day for day in days if not daily_partitions.has_partition_key(day))
 
 
 def _short_hash(items: list[str]) -> str:
@@ -131,13 +134,20 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
 )
 def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg.SensorResult:
     root = Path(lake.landing_root)
+    files = landing_files(lake.landing_root)
     runs, cursor = plan_landing_runs(
-        landing_files(lake.landing_root),
+        files,
         json.loads(context.cursor) if context.cursor else {},
         digest=lambda path: file_sha256(root / path),
         ingested_at=_last_ingestion(context.instance),
+        is_partition=daily_partitions.has_partition_key,
         now=time.time(),
     )
+    for day in not_pipeline_days(files):
+        context.log.warning(
+            f"landing folder {day!r} is not a day of daily_pipeline "
+            f"(from {daily_partitions.start.date()} to today, UTC): waiting"
+        )
     for run in runs:
         context.log.info(f"delivery {run.partition}: {len(run.files)} new or changed files")
     requests = [
