@@ -113,13 +113,22 @@ def test_a_file_changed_back_to_an_earlier_content_runs_again():
     assert len(set(keys)) == 3  # the third run key is not the first's, which Dagster skips
 
 
-def test_a_withdrawn_file_delivered_again_runs_again():
-    a, b = "orders/2026-03-02/a.csv", "orders/2026-03-02/b.csv"
-    _, cursor = plan({a: (12, OLD)})
-    runs, cursor = plan({b: (13, OLD + 5)}, cursor)  # a withdrawn: the day's raw loses its rows
-    assert a not in cursor
-    [run], _ = plan({a: (12, OLD + 9), b: (13, OLD + 5)}, cursor)
-    assert run.files[0].startswith(f"{a}:")
+def test_the_cursor_remembers_folders_warned_about_so_the_warning_is_not_repeated(tmp_path):
+    for day in ["2026-03-02", "2025-12-31"]:
+        folder = tmp_path / "landing" / "orders" / day
+        folder.mkdir(parents=True)
+        (folder / "orders.csv").write_text("order_id,user_id\n")
+        os.utime(folder / "orders.csv", (NOW - 60, NOW - 60))
+    lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
+        assert [r.partition_key for r in first.run_requests] == ["2026-03-02"]
+        assert json.loads(first.cursor)["~waiting"] == ["2025-12-31"]
+        context = dg.build_sensor_context(
+            instance=instance, resources={"lake": lake}, cursor=first.cursor
+        )
+        second = landing_sensor(context)
+        assert second.run_requests == [] and second.cursor == first.cursor
 
 
 def test_a_day_still_being_delivered_waits_whole_then_runs_once():

@@ -21,6 +21,8 @@ SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a lat
 # runs in the run queue.
 LANDING_RUN = {"platform/trigger": "landing"}
 LANDING_RUN_PRIORITY = "10"
+# The cursor's entry for the folders already warned about (no file path starts with "~").
+WAITING = "~waiting"
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,10 @@ def plan_landing_runs(
     A delivery day with a file still being written (modified in the last `SETTLE_SECONDS`)
     waits whole for a later tick, so a burst of files becomes one run. A folder that is not a
     day of the pipeline's partitions (not a date, before the first, or tomorrow's) waits too,
-    without holding up the others. A file gone from the landing zone leaves the cursor, so its
-    re-delivery runs. A run key names each file's content and modification time: a file
-    changed back to an earlier content is a new change, not the earlier run.
+    without holding up the others. A run key names each file's content and modification time: a
+    file changed back to an earlier content is a new change, not the earlier run.
     """
-    new_cursor = {path: entry for path, entry in cursor.items() if path in files}
+    new_cursor = dict(cursor)
     fresh = not cursor
     changed: dict[str, list[str]] = {}
     settling = {
@@ -62,9 +63,10 @@ def plan_landing_runs(
         for path, (_, mtime_ns) in files.items()
         if now - mtime_ns / 1e9 < SETTLE_SECONDS
     }
+    ready = {day for day in {path.split("/")[1] for path in files} - settling if is_partition(day)}
     for path, (size, mtime_ns) in sorted(files.items()):
         source, day, _ = path.split("/", 2)
-        if not is_partition(day) or day in settling:
+        if day not in ready:
             continue
         seen = cursor.get(path)
         if seen and seen[:2] == [size, mtime_ns]:
@@ -135,19 +137,24 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
 def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg.SensorResult:
     root = Path(lake.landing_root)
     files = landing_files(lake.landing_root)
+    state = json.loads(context.cursor) if context.cursor else {}
+    warned = state.pop(WAITING, [])
     runs, cursor = plan_landing_runs(
         files,
-        json.loads(context.cursor) if context.cursor else {},
+        state,
         digest=lambda path: file_sha256(root / path),
         ingested_at=_last_ingestion(context.instance),
         is_partition=daily_partitions.has_partition_key,
         now=time.time(),
     )
-    for day in not_pipeline_days(files):
+    waiting = not_pipeline_days(files)
+    for day in sorted(set(waiting) - set(warned)):  # once, not on every tick
         context.log.warning(
             f"landing folder {day!r} is not a day of daily_pipeline "
             f"(from {daily_partitions.start.date()} to today, UTC): waiting"
         )
+    if waiting:
+        cursor = {**cursor, WAITING: waiting}
     for run in runs:
         context.log.info(f"delivery {run.partition}: {len(run.files)} new or changed files")
     requests = [

@@ -42,7 +42,12 @@ from platform_assets.bench.checksums import (
 )
 from platform_assets.lake.parse import TRUE_FALSE
 from platform_assets.lake.quality import CURRENCY, PRODUCT_EVENTS
-from platform_assets.ml.features import CATEGORY_EVENTS, FEATURE_COLUMNS, LIVE_STATUSES
+from platform_assets.ml.features import (
+    CATEGORY_EVENTS,
+    FEATURE_COLUMNS,
+    LIVE_STATUSES,
+    ZERO_WHEN_NONE,
+)
 from platform_assets.sources.specs import APP_EVENTS, APPS, EVENT_TYPES, ORDER_STATUSES
 
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
@@ -521,8 +526,10 @@ def user_features(history: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame
         .join(favourite_category(last_28, product_versions(history["products"])), on="user_id")
     )
     midnight = cutoff - pd.Timedelta(days=1)
-    counts = [c for c in features if c.startswith(("events_", "sessions_", "orders_", "revenue_"))]
+    counts = [c for c in features if c.startswith(ZERO_WHEN_NONE)]
     features[counts] = features[counts].fillna(0)
+    whole = [c for c in counts if not c.startswith("revenue_")]
+    features[whole] = features[whole].astype("int64")
     return features.assign(
         as_of_date=as_of,
         days_since_signup=(midnight - features["signup_at"].dt.floor("D")).dt.days,
@@ -544,6 +551,7 @@ def monetary(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     known = orders[orders["updated_at"] < cutoff].sort_values("updated_at", kind="stable")
     known = known.drop_duplicates("order_id", keep="last")
     live = known[(known["created_at"] < cutoff) & known["status"].isin(LIVE_STATUSES)]
+    live = live.assign(amount=live["amount"].round(2))  # DECIMAL(18, 2) per row, as stg_orders
     in_28 = live["created_at"] >= cutoff - LOOKBACK
     return (
         live.assign(in_28=in_28, amount_28=live["amount"].where(in_28))

@@ -5,7 +5,7 @@ same simulated days, one after another, each in its own process tree:
               as the landing sensor runs it: the code, resources and executor users run,
               landing -> user_features, stages from the runs' events
     raw       the same transformations as one straight polars + DuckDB script (bench/raw.py)
-    pandas    ingestion, validation and aggregation the tutorial way (bench/pandas_way.py)
+    pandas    the same work, landing -> user_features, the tutorial way (bench/pandas_way.py)
 
 Each baseline's checksums of each day (counts and money sums, bench/checksums.py) must equal
 the platform's, or the benchmark fails. Peak RSS covers each variant's whole process tree (the
