@@ -43,31 +43,39 @@ def test_alerts_are_posted_to_a_webhook():
     assert alert["summary"] == "Run abc failed" and alert["job"] == "daily_pipeline"
 
 
-def test_failed_error_checks_are_alerted_once_and_history_is_not_replayed(tmp_path):
+def test_a_runs_failed_error_checks_are_alerted_with_that_run_only(tmp_path):
+    """The check alert is a run-status sensor: Dagster hands it each finished run once, and it
+    alerts that run's failed ERROR checks, not another run's (a cursor on event timestamps
+    alerted a check twice when a longer run overlapped a shorter one)."""
     import dagster as dg
 
     from platform_assets.automation.alerts import alert_on_check_failure
 
-    @dg.asset(check_specs=[dg.AssetCheckSpec("must_pass", asset="thing")])
-    def thing():
-        yield dg.MaterializeResult()
-        yield dg.AssetCheckResult(
-            check_name="must_pass", passed=False, severity=dg.AssetCheckSeverity.ERROR
-        )
+    def failing(name: str) -> dg.AssetsDefinition:
+        @dg.asset(name=name, check_specs=[dg.AssetCheckSpec("must_pass", asset=name)])
+        def _asset():
+            yield dg.MaterializeResult()
+            yield dg.AssetCheckResult(
+                check_name="must_pass", passed=False, severity=dg.AssetCheckSeverity.ERROR
+            )
+
+        return _asset
 
     alerts = Alerts(jsonl_path=str(tmp_path / "alerts.jsonl"))
     with dg.instance_for_test() as instance:
-        dg.materialize([thing], instance=instance)  # history before the sensor started
-        first = dg.build_sensor_context(instance=instance, resources={"alerts": alerts})
-        alert_on_check_failure(first)
-        assert not (tmp_path / "alerts.jsonl").exists()
-        dg.materialize([thing], instance=instance)
-        tick = dg.build_sensor_context(
-            instance=instance, resources={"alerts": alerts}, cursor=first.cursor
+        first = dg.materialize([failing("first")], instance=instance)
+        dg.materialize([failing("second")], instance=instance)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_check_failure",
+            dagster_event=first.get_run_success_event(),
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(first.run_id),
+            resources={"alerts": alerts},
         )
-        alert_on_check_failure(tick)
+        alert_on_check_failure(context)
     [alert] = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
-    assert alert["kind"] == "check_failure" and alert["check"] == "must_pass"
+    assert alert["kind"] == "check_failure" and alert["asset"] == "first"
+    assert alert["run_id"] == first.run_id
 
 
 def test_alerts_name_the_day_or_range_a_run_covered():

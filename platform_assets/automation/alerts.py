@@ -1,7 +1,6 @@
 """Alerts for failed runs and failed ERROR-severity checks, through the `alerts` resource:
 a JSON-lines file and the log in dev/test, a webhook (HTTP POST of JSON) in prod."""
 
-import time
 from collections.abc import Mapping
 
 import dagster as dg
@@ -22,7 +21,8 @@ def run_partitions(tags: Mapping[str, str]) -> str | None:
     name="alert_on_run_failure",
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Sends an alert for every failed run.",
+    description="Sends an alert for every failed run, and one for each of its checks that "
+    "failed at ERROR severity.",
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: Alerts) -> None:
     run = context.dagster_run
@@ -35,50 +35,49 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: Alerts) ->
         partition=run_partitions(run.tags),
     )
     context.log.error(alert["summary"])
+    alert_failed_checks(context, alerts)
 
 
-def failed_error_checks(records) -> list[dict]:
-    """The failed ERROR-severity check evaluations among event-log records."""
+@dg.run_status_sensor(
+    name="alert_on_check_failure",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Sends an alert for every asset check that failed at ERROR severity in a run "
+    "that succeeded (a failed run's are sent with its failure alert).",
+)
+def alert_on_check_failure(context: dg.RunStatusSensorContext, alerts: Alerts) -> None:
+    alert_failed_checks(context, alerts)
+
+
+def alert_failed_checks(context: dg.RunStatusSensorContext, alerts: Alerts) -> None:
+    """One alert per failed ERROR-severity check of the finished run. Dagster's run-status
+    cursor hands each finished run to the sensor once, in order (a cursor on the events'
+    timestamps alerted a check twice when runs overlapped, and read every run's event log
+    on every tick)."""
+    run = context.dagster_run
+    entries = context.instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    partition = run_partitions(run.tags)
+    for failure in failed_error_checks(entries):
+        summary = f"Check {failure['check']} on {failure['asset']} failed (ERROR)"
+        summary += f" for {partition}" if partition else ""
+        alerts.send("check_failure", summary, partition=partition, **failure)
+        context.log.error(summary)
+
+
+def failed_error_checks(entries) -> list[dict]:
+    """The failed ERROR-severity check evaluations among a run's event-log entries."""
     failures = []
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
+    for entry in entries:
+        evaluation = entry.dagster_event.event_specific_data
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             failures.append(
                 {
                     "asset": evaluation.asset_key.to_user_string(),
                     "check": evaluation.check_name,
-                    "run_id": record.run_id,
+                    "run_id": entry.run_id,
                 }
             )
     return failures
-
-
-@dg.sensor(
-    name="alert_on_check_failure",
-    minimum_interval_seconds=10,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Sends an alert for every asset check that fails at ERROR severity.",
-)
-def alert_on_check_failure(context: dg.SensorEvaluationContext, alerts: Alerts):
-    if context.cursor is None:  # first tick: alert from now on, not on history
-        context.update_cursor(str(time.time()))
-        return dg.SkipReason("started watching check evaluations")
-    records = context.instance.get_event_records(
-        dg.EventRecordsFilter(
-            event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-            after_timestamp=float(context.cursor),
-        ),
-        ascending=True,
-        limit=500,
-    )
-    if not records:
-        return dg.SkipReason("no new check evaluations")
-    for failure in failed_error_checks(records):
-        run = context.instance.get_run_by_id(failure["run_id"])
-        partition = run_partitions(run.tags) if run else None
-        summary = f"Check {failure['check']} on {failure['asset']} failed (ERROR)"
-        summary += f" for {partition}" if partition else ""
-        alerts.send("check_failure", summary, partition=partition, **failure)
-        context.log.error(summary)
-    context.update_cursor(str(records[-1].timestamp))
-    return None
