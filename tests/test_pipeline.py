@@ -407,6 +407,56 @@ def test_a_mart_materialized_alone_reads_its_own_window(platform, tmp_path):
     assert marts() == before
 
 
+def test_a_corrected_orders_partition_that_drops_a_version_rebuilds_that_order(platform, tmp_path):
+    """A day's clean orders re-delivered without one version (the source withdrew a wrong
+    status change): re-running that day gives the order marts of one full build. The orders a
+    run rebuilt used to be only those with a version in the corrected partition, so the
+    withdrawn version stayed current."""
+    lake = tmp_path / "lake"
+    shutil.copytree(platform["home"] / "lake" / "clean", lake / "clean")
+    day = date.fromisoformat(RERUN_DAY)
+    [partition] = (lake / "clean" / "orders" / f"date={day}").glob("*.parquet")
+    orders = pl.read_parquet(partition)
+    for name in ("daily", "full"):
+        dbt_window(platform, tmp_path, name, lake, days() if name == "daily" else [None])
+    with duckdb.connect(str(tmp_path / "daily.duckdb"), read_only=True) as con:
+        changed = con.sql(
+            "SELECT order_id FROM marts.fct_order_history GROUP BY order_id "
+            "HAVING count(*) > 1 AND max(updated_at)::DATE = ? ORDER BY order_id LIMIT 1",
+            params=[day],
+        ).fetchall()
+    assert changed, "the landing zone should hold an order changed on the re-run day"
+    [(order_id,)] = changed
+    withdrawn = orders.filter(pl.col("order_id") == order_id)
+    assert len(withdrawn) == 1
+    orders.filter(pl.col("order_id") != order_id).write_parquet(partition)
+    dbt_window(platform, tmp_path, "daily", lake, [RERUN_DAY])
+    dbt_window(platform, tmp_path, "full", lake, [None])
+    with duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True) as con:
+        con.execute(f"ATTACH '{tmp_path / 'daily.duckdb'}' AS daily (READ_ONLY)")
+        for table in ["marts.fct_orders", "marts.fct_order_history", "marts.fct_daily_revenue"]:
+            for x, y in [(table, f"daily.{table}"), (f"daily.{table}", table)]:
+                extra = con.sql(f"SELECT count(*) FROM (FROM {x} EXCEPT ALL FROM {y})")
+                assert extra.fetchall()[0][0] == 0, f"{x} has rows {y} lacks ({order_id})"
+
+
+def dbt_window(platform, tmp_path: Path, name: str, lake: Path, windows: list) -> None:
+    """`dbt run` of the order marts into `<name>.duckdb` from `lake`, once per window (None:
+    a full build)."""
+    for window in windows:
+        env = {**os.environ, "PLATFORM_LAKE_ROOT": str(lake)}
+        env["PLATFORM_WAREHOUSE_PATH"] = str(tmp_path / f"{name}.duckdb")
+        if window:
+            env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = window
+        command = [dbt_executable(), "run", "--target", "test", "--quiet"]
+        command += ["--select", "+fct_daily_revenue", "+fct_order_history"]
+        command += ["--target-path", str(tmp_path / f"{name}_dbt")]
+        proc = subprocess.run(
+            command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:]
+
+
 def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platform, tmp_path):
     """The data tests of a partitioned model read only the run's window (macros/test_window.sql):
     a duplicate event on one day fails that day's tests and not another day's, which no longer

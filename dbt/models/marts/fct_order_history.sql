@@ -25,4 +25,4 @@ select
     v.valid_to,
     v.is_current
 from {{ ref('int_order_versions') }} as v
-where v.order_id in (select order_id from {{ ref('int_orders_in_window') }})
+where v.order_id in ({{ orders_to_rebuild() }})

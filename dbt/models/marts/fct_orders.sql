@@ -26,4 +26,4 @@ select
     v.status = 'cancelled'                  as is_cancelled
 from {{ ref('int_order_versions') }} as v
 where v.is_current
-  and v.order_id in (select order_id from {{ ref('int_orders_in_window') }})
+  and v.order_id in ({{ orders_to_rebuild() }})
