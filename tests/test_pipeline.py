@@ -486,6 +486,36 @@ def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platf
     assert re.search(r"FAIL 1 unique_fct_events_event_id", failed.stdout), failed.stdout[-3000:]
 
 
+def test_a_null_partition_column_fails_its_not_null_test_in_any_window(platform, tmp_path):
+    """A row with no event_date belongs to no window: the windowed tests still read it, so the
+    staging view's not_null(event_date) fails instead of the row vanishing from fct_events."""
+    lake = tmp_path / "lake"
+    shutil.copytree(platform["home"] / "lake" / "clean", lake / "clean")
+    folder = lake / "clean" / "app_events" / f"date={RERUN_DAY}"
+    [partition] = folder.glob("*.parquet")
+    undated = (
+        pl.read_parquet(partition)
+        .head(1)
+        .with_columns(
+            pl.lit("undated-event").alias("event_id"), pl.lit(None, pl.Date).alias("event_date")
+        )
+    )
+    undated.write_parquet(folder / "undated.parquet")
+    env = {**os.environ, "PLATFORM_LAKE_ROOT": str(lake)}
+    env["PLATFORM_WAREHOUSE_PATH"] = str(warehouse_copy(platform, tmp_path))
+    env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = LAST.isoformat()
+    # build, not test: the view is re-created over this lake
+    command = [dbt_executable(), "build", "--target", "test", "--select", "stg_app_events"]
+    command += ["--exclude-resource-type", "unit_test", "--target-path", str(tmp_path / "t")]
+    failed = subprocess.run(
+        command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+    )
+    assert failed.returncode == 1
+    assert re.search(r"FAIL 1 not_null_stg_app_events_event_date", failed.stdout), failed.stdout[
+        -3000:
+    ]
+
+
 def test_a_mart_refuses_a_null_where_its_contract_declares_not_null(platform, tmp_path):
     """The marts' not_null columns are constraints of their enforced contracts, which DuckDB
     checks on every write, not data tests run after the rows have landed: the warehouse holds

@@ -7,11 +7,17 @@
   execution, so each test of such a model reads only
   `<partition_column> BETWEEN <window start + offset> AND <window end>`: a daily run's tests cost
   one day, not the whole history (they grew with every day that was loaded). Without a window
-  (a full build) that is the whole table. A test's own `where` config is AND-ed to it.
+  (a full build) that is the whole table. A row whose partition column is null belongs to no
+  window and is read by every test (else `not_null` on that column could never fail); DuckDB
+  still prunes by the window (`OR ... IS NULL` is pushed into the scan). A test's own `where`
+  config is AND-ed to it.
 #}
 {% macro duckdb__get_where_subquery(relation) -%}
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
-    {%- set filters = partition_window_predicates(tested.config) if tested else [] -%}
+    {%- set filters = [] -%}
+    {%- for predicate in (partition_window_predicates(tested.config) if tested else []) -%}
+        {%- do filters.append('(' ~ predicate ~ ' or ' ~ tested.config.get('partition_column') ~ ' is null)') -%}
+    {%- endfor -%}
     {%- if config.get('where') -%}
         {%- do filters.append('(' ~ config.get('where') ~ ')') -%}
     {%- endif -%}
