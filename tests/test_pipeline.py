@@ -83,6 +83,20 @@ def warehouse_copy(platform, tmp_path: Path) -> Path:
     return copy
 
 
+def dbt(
+    args: list[str], lake: Path, warehouse: Path, target: Path, window: str | None = None
+) -> subprocess.CompletedProcess:
+    """dbt `args` on the test target, reading `lake` into `warehouse`, for the one-day `window`
+    (None: no window, a full build)."""
+    env = {**os.environ, "PLATFORM_LAKE_ROOT": str(lake), "PLATFORM_WAREHOUSE_PATH": str(warehouse)}
+    if window:
+        env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = window
+    command = [dbt_executable(), *args, "--target", "test", "--target-path", str(target)]
+    return subprocess.run(
+        command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+    )
+
+
 def lake(platform, zone: str, source: str) -> pl.DataFrame:
     """All partitions of a lake table (raw files may differ in columns: schema changes)."""
     files = sorted((platform["home"] / "lake" / zone / source).glob("*/*.parquet"))
@@ -318,15 +332,9 @@ def test_the_dbt_unit_tests_pass(platform, tmp_path):
     """Production runs skip dbt's unit tests (fixed inputs, nothing new to learn per partition);
     they run here."""
     manifest = json.loads((REPO / "dbt/target/manifest.json").read_text())
-    env = {
-        **os.environ,
-        "PLATFORM_WAREHOUSE_PATH": str(platform["home"] / "warehouse.duckdb"),
-        "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake"),
-    }
-    command = [dbt_executable(), "test", "--select", "test_type:unit", "--target", "test"]
-    command += ["--target-path", str(tmp_path)]
-    proc = subprocess.run(
-        command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
+    home = platform["home"]
+    proc = dbt(
+        ["test", "--select", "test_type:unit"], home / "lake", home / "warehouse.duckdb", tmp_path
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     passed = int(re.search(r"PASS=(\d+)", proc.stdout).group(1))
@@ -341,15 +349,9 @@ def test_day_runs_in_any_order_build_the_sessions_of_one_full_build(platform, tm
     unit test `fct_sessions_crossing_midnight_and_window` holds that case.)"""
 
     def dbt_run(name: str, window: str | None) -> None:
-        env = {**os.environ, "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake")}
-        env["PLATFORM_WAREHOUSE_PATH"] = str(tmp_path / f"{name}.duckdb")
-        if window:
-            env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = window
-        command = [dbt_executable(), "run", "--target", "test", "--quiet"]
-        command += ["--select", "+fct_sessions", "--target-path", str(tmp_path / f"{name}_dbt")]
-        proc = subprocess.run(
-            command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
-        )
+        warehouse, target = tmp_path / f"{name}.duckdb", tmp_path / f"{name}_dbt"
+        args = ["run", "--quiet", "--select", "+fct_sessions"]
+        proc = dbt(args, platform["home"] / "lake", warehouse, target, window)
         assert proc.returncode == 0, proc.stdout[-3000:]
 
     for day in days():
@@ -443,17 +445,10 @@ def test_a_corrected_orders_partition_that_drops_a_version_rebuilds_that_order(p
 def dbt_window(platform, tmp_path: Path, name: str, lake: Path, windows: list) -> None:
     """`dbt run` of the order marts into `<name>.duckdb` from `lake`, once per window (None:
     a full build)."""
+    warehouse, target = tmp_path / f"{name}.duckdb", tmp_path / f"{name}_dbt"
+    args = ["run", "--quiet", "--select", "+fct_daily_revenue", "+fct_order_history"]
     for window in windows:
-        env = {**os.environ, "PLATFORM_LAKE_ROOT": str(lake)}
-        env["PLATFORM_WAREHOUSE_PATH"] = str(tmp_path / f"{name}.duckdb")
-        if window:
-            env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = window
-        command = [dbt_executable(), "run", "--target", "test", "--quiet"]
-        command += ["--select", "+fct_daily_revenue", "+fct_order_history"]
-        command += ["--target-path", str(tmp_path / f"{name}_dbt")]
-        proc = subprocess.run(
-            command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
-        )
+        proc = dbt(args, lake, warehouse, target, window)
         assert proc.returncode == 0, proc.stdout[-3000:]
 
 
@@ -471,14 +466,8 @@ def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platf
         ).fetchall() == [(1,)]
 
     def dbt_test(window: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PLATFORM_LAKE_ROOT": str(platform["home"] / "lake")}
-        env |= {"PLATFORM_WAREHOUSE_PATH": str(copy), "PLATFORM_WINDOW_START": window}
-        env["PLATFORM_WINDOW_END"] = window
-        command = [dbt_executable(), "test", "--target", "test", "--select", "fct_events"]
-        command += ["--exclude-resource-type", "unit_test", "--target-path", str(tmp_path / "t")]
-        return subprocess.run(
-            command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
-        )
+        args = ["test", "--select", "fct_events", "--exclude-resource-type", "unit_test"]
+        return dbt(args, platform["home"] / "lake", copy, tmp_path / "t", window)
 
     assert dbt_test(other).returncode == 0
     failed = dbt_test(broken)
@@ -501,15 +490,10 @@ def test_a_null_partition_column_fails_its_not_null_test_in_any_window(platform,
         )
     )
     undated.write_parquet(folder / "undated.parquet")
-    env = {**os.environ, "PLATFORM_LAKE_ROOT": str(lake)}
-    env["PLATFORM_WAREHOUSE_PATH"] = str(warehouse_copy(platform, tmp_path))
-    env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = LAST.isoformat()
     # build, not test: the view is re-created over this lake
-    command = [dbt_executable(), "build", "--target", "test", "--select", "stg_app_events"]
-    command += ["--exclude-resource-type", "unit_test", "--target-path", str(tmp_path / "t")]
-    failed = subprocess.run(
-        command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
-    )
+    args = ["build", "--select", "stg_app_events", "--exclude-resource-type", "unit_test"]
+    copy = warehouse_copy(platform, tmp_path)
+    failed = dbt(args, lake, copy, tmp_path / "t", LAST.isoformat())
     assert failed.returncode == 1
     assert re.search(r"FAIL 1 not_null_stg_app_events_event_date", failed.stdout), failed.stdout[
         -3000:

@@ -139,15 +139,15 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
     files = landing_files(lake.landing_root)
     state = json.loads(context.cursor) if context.cursor else {}
     warned = state.pop(WAITING, [])
+    waiting = not_pipeline_days(files)
     runs, cursor = plan_landing_runs(
         files,
         state,
         digest=lambda path: file_sha256(root / path),
         ingested_at=_last_ingestion(context.instance),
-        is_partition=daily_partitions.has_partition_key,
+        is_partition=lambda day: day not in waiting,
         now=time.time(),
     )
-    waiting = not_pipeline_days(files)
     for day in sorted(set(waiting) - set(warned)):  # once, not on every tick
         context.log.warning(
             f"landing folder {day!r} is not a day of daily_pipeline "
