@@ -4,7 +4,8 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_offset=1)
+FIRST_DAY = date(2026, 1, 1)
+daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), end_offset=1)
 
 # Deliveries arrive daily: a mart or feature table not updated for 26 hours is late (warn),
 # for 30 hours it has missed a day (fail). The UI shows this on the asset.

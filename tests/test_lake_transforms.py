@@ -151,6 +151,20 @@ def test_events_later_than_the_allowed_lateness_are_quarantined_as_too_late(tmp_
     assert result.received == 2
 
 
+def test_an_event_before_the_first_partition_is_quarantined_by_its_delivery_day(tmp_path):
+    """Delivered on the first day with an event time on the day before (within the lateness):
+    it was owned by 2025-12-31, which no partition is, so no clean build counted it at all."""
+    first = date(2026, 1, 1)
+    lines = [
+        json.dumps(event("before", when="2025-12-31T23:00:00Z")),
+        json.dumps(event("a", when="2026-01-01T08:00:00Z")),
+    ]
+    result = clean_events(tmp_path, {first: lines}, partition=first)
+    assert result.quarantine.get_column("_reason").to_list() == ["before_first_partition"]
+    assert '"before"' in result.quarantine.get_column("_record")[0]
+    assert result.received == 2
+
+
 def test_offsets_are_normalised_to_utc_before_choosing_the_day(tmp_path):
     # 00:30 at +02:00 is still the previous day in UTC
     result = clean_events(
@@ -185,14 +199,40 @@ def test_pii_written_with_escapes_or_in_odd_shapes_is_still_found(tmp_path):
     escaped = '{"\\u0065mail": "Bo@Example.com", "ref": "ad"}'  # the key "email", escaped
     line = json.dumps(event("e", event_type="signup", properties={}))
     line = line.replace('"properties": {}', f'"properties": {escaped}')
-    odd_context = json.dumps(event("c", context="10.9.9.9", properties="email"))
-    result = clean_events(tmp_path, {DAY: [line, odd_context]})
+    odd_context = json.dumps(event("c", context="10.9.9.9"))
+    odd_properties = json.dumps(event("p", properties="email"))  # not an object: quarantined
+    result = clean_events(tmp_path, {DAY: [line, odd_context, odd_properties]})
     rows = {row["event_id"]: row for row in result.clean.to_dicts()}
     assert rows["e"]["email_hash"] == keyed_hash(pl.Series(["bo@example.com"]), "k")[0]
     assert json.loads(rows["e"]["properties"]) == {"ref": "ad"}
     assert rows["c"]["ip_hash"] is None and rows["c"]["email_hash"] is None
-    assert rows["c"]["properties"] == '"email"'
+    assert result.quarantine["_reason"].to_list() == ["invalid_value:properties"]
     assert "Example.com" not in str(result.clean.to_dicts())
+    assert "10.9.9.9" not in str(result.clean.to_dicts())
+
+
+def test_a_value_of_the_wrong_json_type_is_quarantined_not_published_as_text(tmp_path):
+    """Text fields took any JSON value as its text (an event_id `{"id":1}`, a user_id `true`),
+    and a price written as a string was read as a number."""
+    lines = [
+        event("a", user_id=True),
+        event("b", session_id=["s", 1]),
+        event("c", event_type="purchase", product_id="p1", price="12.5", currency="EUR"),
+        event("d", event_time=1772445600),
+        {**event("e"), "event_id": {"id": 1}},
+        event(
+            "ok", user_id='u"1\\', event_type="purchase", product_id="p1", price=2, currency="EUR"
+        ),
+    ]
+    result = clean_events(tmp_path, {DAY: [json.dumps(line) for line in lines]})
+    assert result.clean.select("event_id", "user_id", "price").rows() == [("ok", 'u"1\\', 2.0)]
+    assert result.quarantine["_reason"].to_list() == [
+        "invalid_value:user_id",
+        "invalid_value:session_id",
+        "invalid_value:price",
+        "invalid_value:event_time",
+        "invalid_value:event_id",
+    ]
 
 
 @pytest.mark.parametrize("key", ["k", "a key longer than sha256's 64-byte block " * 2])
@@ -358,6 +398,73 @@ def test_orders_keep_every_version_and_reject_bad_rows(tmp_path):
     )
 
 
+ROW = "o{},u1,paid,1.00,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z"
+
+
+def reasons(result) -> list[tuple[int, str]]:
+    return result.quarantine.select("_line_number", "_reason").rows()
+
+
+@pytest.mark.parametrize(("rows", "quoted_later"), [(7, False), (7, True), (3000, False)])
+def test_a_quote_never_closed_costs_its_own_row_only(tmp_path, rows, quoted_later):
+    """A small file used to lose the rows after the quote into one malformed row (received 2
+    of 7), or, with a quoted field further down, into one clean row holding three; a large one
+    failed the day's raw step with the csv module's field size limit."""
+    lines = [ROW.format(i) for i in range(rows)]
+    lines[1] = lines[1].replace(",u1,", ',"u1,')
+    if quoted_later:
+        lines[3] = lines[3].replace(",u1,", ',"u1",')
+    result = orders(tmp_path, "\n".join([CSV_HEADER, *lines]) + "\n")
+    assert result.counts["rows_received"] == rows
+    assert result.clean.height == rows - 1
+    assert reasons(result) == [(3, "malformed_csv_row")]
+    assert result.quarantine["_record"][0] == lines[1]
+
+
+def test_a_file_read_row_by_row_keeps_a_quoted_field_over_two_lines_in_one_row(tmp_path):
+    quoted = ROW.format(2).replace(",u1,", ',"u\n1",')
+    ragged = ROW.format(4) + ",extra"  # sends the file to the row-by-row reader
+    result = orders(tmp_path, "\n".join([CSV_HEADER, ROW.format(1), quoted, ROW.format(3), ragged]))
+    assert result.clean["user_id"].to_list() == ["u1", "u\n1", "u1"]
+    assert reasons(result) == [(5, "malformed_csv_row")]  # as polars numbers rows
+
+
+def test_a_csv_that_is_only_a_byte_order_mark_is_an_empty_file(tmp_path):
+    """What a spreadsheet's "CSV UTF-8" export of an empty sheet holds; it failed the day."""
+    (tmp_path / DAY.isoformat()).mkdir()
+    (tmp_path / DAY.isoformat() / "b.csv").write_bytes(b"\xef\xbb\xbf")
+    result = orders(tmp_path, f"{CSV_HEADER}\n{ROW.format(1)}\n", name="a.csv")
+    assert result.clean["order_id"].to_list() == ["o1"] and result.quarantine.height == 0
+
+
+BOM_AND_RAGGED = f"\ufeff{CSV_HEADER}\n{ROW.format(1)}\n{ROW.format(2)},extra\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "clean", "rejected"),
+    [  # a BOM kept in the first column's name made every row `missing_required_column`
+        (BOM_AND_RAGGED, ["o1"], [(3, "malformed_csv_row")]),
+        # no row of the header's width: the frame lacked the header's columns
+        (f"{CSV_HEADER}\n{ROW.format(1)},extra\n", [], [(2, "malformed_csv_row")]),
+    ],
+)
+def test_a_file_read_row_by_row_blames_each_row_not_its_header(tmp_path, text, clean, rejected):
+    result = orders(tmp_path, text)
+    assert result.clean["order_id"].to_list() == clean
+    assert reasons(result) == rejected
+
+
+def test_a_file_of_latin1_rows_is_quarantined_row_by_row_as_bad_encoding(tmp_path):
+    (tmp_path / DAY.isoformat()).mkdir()
+    text = CSV_HEADER + "\n" + ROW.format(1).replace("u1", "u\xe9") + "\n"
+    (tmp_path / DAY.isoformat() / "orders.csv").write_bytes(text.encode("latin-1"))
+    raw = read_delivery(
+        sorted((tmp_path / DAY.isoformat()).iterdir()), SOURCES["orders"], DAY, INGESTED
+    )
+    result = clean_partition(raw, SOURCES["orders"], DAY, lateness_days=2, pii_key="k")
+    assert reasons(result) == [(2, "bad_encoding")]
+
+
 def test_a_delivery_missing_a_required_column_is_quarantined_whole(tmp_path):
     text = "order_id,user_id,status,currency,created_at,updated_at\n"
     text += "o1,u1,paid,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z\n"
@@ -383,6 +490,31 @@ def test_users_keep_the_latest_record_and_drop_name_and_phone(tmp_path):
     assert result.clean.get_column("country").to_list() == ["ES"]
     assert not {"email", "full_name", "phone"} & set(result.clean.columns)
     assert "Ana Silva" not in str(result.clean.to_dicts())
+
+
+def test_a_users_json_types_are_checked_where_the_value_is_used(tmp_path):
+    """An email that is not a string is quarantined; a phone written as a number is dropped
+    like any phone; marketing_opt_in takes a boolean or its text."""
+    user = {"user_id": "u1", "country": "PT", "signup_at": "2026-03-01T08:00:00Z"}
+    lines = [
+        {**user, "user_id": "u1", "email": 42, "marketing_opt_in": True},
+        {
+            **user,
+            "user_id": "u2",
+            "email": "a@b.c",
+            "phone": 351900000000,
+            "marketing_opt_in": True,
+        },
+        {**user, "user_id": "u3", "email": "d@e.f", "marketing_opt_in": "false"},
+    ]
+    path = deliver(tmp_path / DAY.isoformat(), "users.jsonl", [json.dumps(u) for u in lines])
+    raw = read_delivery([path], SOURCES["users"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["users"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean.select("user_id", "marketing_opt_in").rows() == [
+        ("u2", True),
+        ("u3", False),
+    ]
+    assert result.quarantine["_reason"].to_list() == ["invalid_value:email"]
 
 
 def test_a_json_path_below_the_top_level_is_refused(tmp_path):

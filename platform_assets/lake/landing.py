@@ -29,6 +29,7 @@ from platform_assets.sources.specs import SourceSpec
 
 META_COLUMNS = ("_line_number", "_source_file", "_ingested_at", "_delivery_date", "_error")
 BAD_ENCODING = "bad_encoding"
+UTF8_BOM = b"\xef\xbb\xbf"
 # What reading a damaged file raises: a truncated gzip stream EOFError, a corrupt one zlib.error,
 # a bad header gzip.BadGzipFile (an OSError).
 UNREADABLE = (OSError, EOFError, zlib.error)
@@ -243,7 +244,7 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
     try:
         data = _read_bytes(path)
         frame = _parse_csv(data)
-    except (*UNREADABLE, UnicodeError) as exc:
+    except (*UNREADABLE, UnicodeError, csv.Error) as exc:
         return _file_error(path, f"unreadable_file: {type(exc).__name__}: {exc}", spec)
     if frame.width == 0:
         return _empty(spec)
@@ -252,13 +253,13 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
     row_error = pl.col("_error") if "_error" in frame.columns else pl.lit(None, pl.Utf8)
     return frame.with_columns(
         pl.lit(str(path)).alias("_source_file"),
-        pl.coalesce(pl.lit(error, pl.Utf8), row_error).alias("_error"),
+        pl.coalesce(row_error, pl.lit(error, pl.Utf8)).alias("_error"),
     )
 
 
 def _parse_csv(data: bytes) -> pl.DataFrame:
     """All columns as text; falls back to the csv module to isolate ragged rows."""
-    if not data.strip():
+    if not data.removeprefix(UTF8_BOM).strip():  # empty, or a BOM alone (an empty Excel sheet)
         return pl.DataFrame()
     try:
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
@@ -266,37 +267,56 @@ def _parse_csv(data: bytes) -> pl.DataFrame:
             pl.int_range(2, frame.height + 2).cast(pl.Int64).alias("_line_number")
         )
     except pl.exceptions.ComputeError:
-        return _parse_csv_slowly(data.decode("utf-8", "surrogateescape"))
+        text = data.removeprefix(UTF8_BOM).decode("utf-8", "surrogateescape")
+        return _parse_csv_slowly(io.StringIO(text).readlines())
 
 
-def _parse_csv_slowly(text: str) -> pl.DataFrame:
-    """Row by row: a ragged row, or one holding bytes that are not UTF-8 (`bad_encoding`), is
-    kept whole, as text, in `_record`."""
-    rows = csv.reader(io.StringIO(text))
-    header = next(rows)
-    if NOT_UTF8.search(",".join(header)):
+def _parse_csv_slowly(lines: list[str]) -> pl.DataFrame:
+    """Row by row: a ragged row, one holding bytes that are not UTF-8 (`bad_encoding`), or the
+    first line of a row the csv module cannot read (a quote never closed) is kept whole, as
+    text, in `_record`. Every column of the header is in the frame, rows or not. Rows are
+    numbered as polars numbers them (the header is 1; a quoted field over two lines is one)."""
+    rows = _csv_rows(lines, width=None)
+    header, text = next(rows)
+    if header is None:
+        raise csv.Error(f"its header cannot be read as CSV: {text[:200]!r}")
+    if NOT_UTF8.search(text):
         raise UnicodeError("its header is not UTF-8")
     records = []
-    for line_number, row in enumerate(rows, start=2):
-        line = ",".join(row)
-        if NOT_UTF8.search(line):
-            escaped = _escaped(line.encode("utf-8", "surrogateescape"))
-            records.append(
-                {"_record": escaped, "_error": BAD_ENCODING, "_line_number": line_number}
-            )
-        elif len(row) == len(header):
-            records.append({**dict(zip(header, row, strict=True)), "_line_number": line_number})
-        else:
-            records.append({"_record": line, "_line_number": line_number})
-    # every row read for the schema: a ragged row after the first 100 must keep its `_record`
-    frame = pl.DataFrame(
-        records, schema_overrides={c: pl.Utf8 for c in header}, infer_schema_length=None
-    )
-    if "_record" in frame.columns:  # ragged rows: kept verbatim and flagged for quarantine
-        frame = frame.with_columns(pl.col("_record").cast(pl.Utf8))
-    if "_error" in frame.columns:
-        frame = frame.with_columns(pl.col("_error").cast(pl.Utf8))
-    return frame.with_columns(pl.col("_line_number").cast(pl.Int64))
+    for number, (row, text) in enumerate(_csv_rows(lines, width=len(header), start=1), start=2):
+        if NOT_UTF8.search(text):
+            escaped = _escaped(text.encode("utf-8", "surrogateescape"))
+            records.append({"_record": escaped, "_error": BAD_ENCODING, "_line_number": number})
+        elif row is not None and len(row) == len(header):
+            records.append({**dict(zip(header, row, strict=True)), "_line_number": number})
+        else:  # ragged or unreadable: kept verbatim and flagged for quarantine
+            records.append({"_record": text, "_line_number": number})
+    schema = {c: pl.Utf8 for c in [*header, "_record", "_error"]} | {"_line_number": pl.Int64}
+    return pl.DataFrame(records, schema=schema)
+
+
+def _csv_rows(
+    lines: list[str], *, width: int | None, start: int = 0
+) -> Iterator[tuple[list[str] | None, str]]:
+    """(fields, text) of each row from `lines[start:]`. A row the csv module refuses (strict:
+    a quote never closed, or closed before anything but a comma), or that spans lines without
+    `width` fields, is its first line alone with no fields, and reading goes on at the next
+    line, so the rows after it still arrive, each on its own."""
+    while start < len(lines):
+        reader = csv.reader((lines[i] for i in range(start, len(lines))), strict=True)
+        done = 0  # lines taken by the rows yielded since `start`
+        try:
+            for row in reader:
+                if reader.line_num - done > 1 and width is not None and len(row) != width:
+                    break
+                yield row, "".join(lines[start + done : start + reader.line_num]).rstrip("\r\n")
+                done = reader.line_num
+            else:
+                return
+        except csv.Error:
+            pass
+        yield None, lines[start + done].rstrip("\r\n")
+        start += done + 1
 
 
 def extra_fields(raw: pl.DataFrame, spec: SourceSpec, sample: int = 1000) -> list[str]:

@@ -91,9 +91,7 @@ def _decode_sql(spec: SourceSpec, *, checked: bool) -> str:
     from it and never comes back as text; a kept object is parsed again only if its text may
     hold a key to extract or scrub. Only the decoded columns come back from DuckDB."""
     structs = struct_keys(spec)
-    columns = [
-        f"{_kept(name, spec)}::VARCHAR AS {name}" for name in spec.fields if name not in structs
-    ]
+    columns = [f"{_text(name, spec)} AS {name}" for name in spec.fields if name not in structs]
     columns += [
         f"{_extracted(field, path, structs)} AS {column}"
         for column, (field, path) in spec.json_extract.items()
@@ -113,13 +111,54 @@ def _decode_sql(spec: SourceSpec, *, checked: bool) -> str:
                 WHEN _error IS NOT NULL THEN _error
                 WHEN _valid
                     AND (starts_with(_record, '{{') OR regexp_matches(_record, '^\\s*\\{{'))
-                    THEN NULL
+                    THEN {_wrong_type_sql(spec)}
                 WHEN _record IS NULL OR trim(_record) = '' THEN 'empty_line'
                 WHEN NOT _valid THEN 'malformed_json'
                 ELSE 'not_a_json_object'
             END AS _reason
         FROM decoded
     """
+
+
+def _json_start(name: str, spec: SourceSpec) -> str | None:
+    """How the contract requires a field's JSON value to start: `{` for an object field, `"`
+    for a text field; None where any type is taken (a number or boolean field, checked by its
+    cast; a field dropped for PII, never used; an object read as a struct of its keys, where a
+    string reads as no keys)."""
+    if name in struct_keys(spec) or name in spec.pii_dropped:
+        return None
+    if name in spec.json_fields:
+        return "{"
+    return None if spec.fields[name] in (pl.Float64, pl.Boolean) else '"'
+
+
+def _text(name: str, spec: SourceSpec) -> str:
+    """SQL for a field's text from its JSON value (`d.<name>`, decoded as JSON), cast later: a
+    string unquoted; a text field's value of another JSON type null (`_wrong_type_sql` names
+    it), any other as written, so that a number field's "12.5" fails its cast. An object field
+    is kept as JSON text."""
+    value = f"d.{name}"
+    if name in spec.json_fields:
+        return f"{_kept(name, spec)}::VARCHAR"
+    if spec.fields[name] == pl.Float64:
+        return f"{value}::VARCHAR"
+    otherwise = "NULL" if _json_start(name, spec) == '"' else f"{value}::VARCHAR"
+    return (
+        f"CASE WHEN starts_with({value}, '\"') THEN json_extract_string({value}, '$') "
+        f"ELSE {otherwise} END"
+    )
+
+
+def _wrong_type_sql(spec: SourceSpec) -> str:
+    """SQL for `invalid_value:<field>` naming the first field whose JSON value does not start
+    as the contract requires (`_json_start`), else NULL."""
+    cases = [
+        f"WHEN d.{name} IS NOT NULL AND NOT starts_with(d.{name}::VARCHAR, '{start}') "
+        f"THEN 'invalid_value:{name}'"
+        for name in spec.fields
+        if (start := _json_start(name, spec))
+    ]
+    return f"CASE {' '.join(cases)} END" if cases else "NULL"
 
 
 def struct_keys(spec: SourceSpec) -> dict[str, list[str]]:
@@ -136,9 +175,7 @@ def _structure(spec: SourceSpec, structs: dict[str, list[str]]) -> str:
     types = {
         name: "{" + ", ".join(f'"{key}": "VARCHAR"' for key in structs[name]) + "}"
         if name in structs
-        else '"JSON"'
-        if name in spec.json_fields
-        else '"VARCHAR"'
+        else '"JSON"'  # every other field: its JSON type is checked (`_wrong_type_sql`)
         for name in spec.fields
     }
     return "{" + ", ".join(f'"{name}": {kind}' for name, kind in types.items()) + "}"

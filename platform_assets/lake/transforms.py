@@ -17,6 +17,7 @@ import polars as pl
 from platform_assets.frames import scratch_duckdb
 from platform_assets.lake.parse import parse_raw
 from platform_assets.lake.quality import CLEAN_MODELS, model_columns, row_failures
+from platform_assets.partitions import FIRST_DAY
 from platform_assets.sources.specs import SourceSpec
 
 SHA256_BLOCK = 64  # bytes
@@ -40,12 +41,16 @@ class CleanResult:
         }
 
 
-def assign_partition(typed: pl.DataFrame, spec: SourceSpec, lateness_days: int) -> pl.DataFrame:
+def assign_partition(
+    typed: pl.DataFrame, spec: SourceSpec, lateness_days: int, first_day: date = FIRST_DAY
+) -> pl.DataFrame:
     """Add `_partition_date`: the day a record belongs to, and a reason when it is out of bounds.
 
     A record belongs to its event day if it arrived within `lateness_days` of it. Records that
-    arrived later (`too_late`), claim to happen after they arrived (`event_after_delivery`), or
-    have no valid event time are owned by their delivery day, so they are quarantined once.
+    arrived later (`too_late`), claim to happen after they arrived (`event_after_delivery`),
+    happened before the first partition (`before_first_partition`: no partition would ever
+    read them), or have no valid event time are owned by their delivery day, so they are
+    quarantined once.
     """
     delivered = pl.col("_delivery_date")
     if spec.event_time is None:
@@ -57,9 +62,11 @@ def assign_partition(typed: pl.DataFrame, spec: SourceSpec, lateness_days: int) 
         .then(pl.lit("too_late"))
         .when(lag < 0)
         .then(pl.lit("event_after_delivery"))
+        .when(event_date < first_day)
+        .then(pl.lit("before_first_partition"))
     )
     return typed.with_columns(
-        pl.when(lag.is_between(0, lateness_days))
+        pl.when(lag.is_between(0, lateness_days) & (event_date >= first_day))
         .then(event_date)
         .otherwise(delivered)
         .alias("_partition_date"),
