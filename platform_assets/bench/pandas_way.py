@@ -580,8 +580,10 @@ def cart_abandonment(events: pd.DataFrame) -> pd.Series:
 
 def product_versions(snapshots: pd.DataFrame) -> pd.DataFrame:
     """dim_products' (product_id, category, valid_from): a new version whenever a product's
-    attributes change between daily snapshots, valid from its first snapshot's midnight, or
-    from its `updated_at` if that is earlier and after the previous version was last seen."""
+    attributes change between daily snapshots (each the catalog at the end of its day), valid
+    from its `updated_at` if that is before the end of its first snapshot's day and after the
+    end of the previous version's last (a first version: before its first day), else from its
+    first snapshot's midnight."""
     ordered = snapshots.sort_values(["product_id", "snapshot_date"], ignore_index=True)
     previous = ordered.groupby("product_id")[[*PRODUCT_ATTRIBUTES, "snapshot_date"]].shift()
     changed = previous["snapshot_date"].isna()
@@ -597,10 +599,12 @@ def product_versions(snapshots: pd.DataFrame) -> pd.DataFrame:
         last_seen=("snapshot_date", "last"),
     )
     first_seen = utc_midnight(versions["first_seen"])
-    before = utc_midnight(versions.groupby("product_id")["last_seen"].shift())
+    day = pd.Timedelta(days=1)
+    after = utc_midnight(versions.groupby("product_id")["last_seen"].shift()) + day
     updated = versions["first_updated_at"]
-    early = (updated < first_seen) & (before.isna() | (updated > before))
-    valid_from = updated.where(early, first_seen).astype(updated.dtype)
+    first = after.isna() & (updated < first_seen)  # a first version: its predecessor unknown
+    credible = first | ((updated < first_seen + day) & (updated >= after))
+    valid_from = updated.where(credible, first_seen).astype(updated.dtype)
     return versions.assign(valid_from=valid_from)[["product_id", "category", "valid_from"]]
 
 

@@ -459,10 +459,13 @@ WITH snapshots AS (
     GROUP BY product_id, version_number
 ), bounded AS (
     SELECT *, CASE
-        WHEN first_updated_at < first_seen_at AND (
-            lag(last_snapshot_date) OVER w IS NULL
-            OR first_updated_at > timezone('UTC', CAST(lag(last_snapshot_date) OVER w AS TIMESTAMP))
-        ) THEN first_updated_at
+        WHEN lag(last_snapshot_date) OVER w IS NULL
+            THEN CASE WHEN first_updated_at < first_seen_at
+                THEN first_updated_at ELSE first_seen_at END
+        WHEN first_updated_at < first_seen_at + INTERVAL 1 DAY
+            AND first_updated_at
+                >= timezone('UTC', CAST(lag(last_snapshot_date) OVER w + 1 AS TIMESTAMP))
+            THEN first_updated_at
         ELSE first_seen_at
     END AS valid_from
     FROM versions

@@ -72,13 +72,16 @@ versions as (
 
 ),
 
+-- A day's snapshot is the catalog at the end of that day (it holds the day's changes): a version
+-- began after the previous version's last snapshot day ended and before its own first one did.
 bounded as (
 
     select
         *,
-        {{ utc_midnight('first_snapshot_date') }} as first_seen_at,
-        {{ utc_midnight('lag(last_snapshot_date) over (partition by product_id order by version_number)') }}
-            as previous_version_last_seen_at
+        {{ utc_midnight('first_snapshot_date') }} as first_day_start,
+        {{ utc_midnight('first_snapshot_date + 1') }} as first_day_end,
+        {{ utc_midnight('lag(last_snapshot_date) over (partition by product_id order by version_number) + 1') }}
+            as previous_version_last_day_end
     from versions
 
 ),
@@ -88,11 +91,11 @@ valid_from as (
     select
         *,
         case
-            when first_updated_at < first_seen_at
-             and (previous_version_last_seen_at is null
-                  or first_updated_at > previous_version_last_seen_at)
+            when previous_version_last_day_end is null  -- the first version: what came before is unknown
+                then case when first_updated_at < first_day_start then first_updated_at else first_day_start end
+            when first_updated_at >= previous_version_last_day_end and first_updated_at < first_day_end
                 then first_updated_at
-            else first_seen_at
+            else first_day_start
         end as valid_from
     from bounded
 

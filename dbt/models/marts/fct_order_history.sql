@@ -11,6 +11,7 @@
         incremental_strategy='delete+insert',
         unique_key='order_id',
         on_schema_change='fail',
+        post_hook='{{ delete_withdrawn_orders() }}',
     )
 }}
 
