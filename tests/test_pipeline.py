@@ -103,6 +103,15 @@ def lake(platform, zone: str, source: str) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
 
 
+def materialized(defs, instance, assets, day: str, selection: list[str] | None = None) -> None:
+    """Materialize `assets` (or the `selection` of them) for one day; the run must succeed."""
+    keys = [dg.AssetKey(name) for name in selection] if selection else None
+    result = dg.materialize(
+        assets, selection=keys, partition_key=day, resources=defs.resources, instance=instance
+    )
+    assert result.success
+
+
 def days() -> list[str]:
     return [(FIRST + timedelta(days=i)).isoformat() for i in range((LAST - FIRST).days + 1)]
 
@@ -306,6 +315,42 @@ def test_training_set_is_versioned_by_its_inputs(platform):
     assert dataset.get_column("as_of_date").max() == LAST - timedelta(days=1 + 2)
 
 
+def test_a_training_set_waits_for_the_late_events_a_newer_delivery_holds(platform):
+    """A delivery may hold purchases of the two days before it, which reach those days' marts
+    only when the late-data automation re-builds them: a training set built in between took
+    those labels as final, and a later one changed them."""
+    defs, instance = platform["defs"], platform["instance"]
+    unsettled = (LAST - timedelta(days=2)).isoformat()  # the last label day of the test above
+
+    def newest_as_of() -> tuple[str, int]:
+        job = defs.resolve_job_def("training_set_job")
+        config = {"ops": {"training_set": {"config": {"label_horizon_days": 1}}}}
+        result = job.execute_in_process(instance=instance, run_config=config)
+        [event] = result.get_asset_materialization_events()
+        meta = event.materialization.metadata
+        return meta["latest_complete_as_of"].value, meta["as_of_dates_waiting"].value
+
+    newest = (LAST - timedelta(days=3)).isoformat()  # the first as-of date with users
+    assert newest_as_of() == (newest, 0)
+    raw, clean = defs.get_assets_def("raw_app_events"), defs.get_assets_def("clean_app_events")
+    materialized(defs, instance, [raw], LAST.isoformat())  # the newest delivery again
+    assert newest_as_of() == ("none", 1)
+    materialized(defs, instance, [clean], unsettled)
+    materialized(defs, instance, [warehouse_models], unsettled, ["fct_events"])
+    assert newest_as_of() == (newest, 0)
+
+
+def test_a_label_horizon_under_one_day_is_refused(platform):
+    job = platform["defs"].resolve_job_def("training_set_job")
+    config = {"ops": {"training_set": {"config": {"label_horizon_days": 0}}}}
+    result = job.execute_in_process(
+        instance=platform["instance"], run_config=config, raise_on_error=False
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "label_horizon_days must be 1 or more, got 0" in str(failure.event_specific_data.error)
+
+
 def dbt_invocations(platform) -> list[str]:
     """The warehouse's dbt log, one text per dbt invocation."""
     log = dbt_target_path(str(platform["home"] / "warehouse.duckdb")) / "dbt.log"
@@ -314,13 +359,7 @@ def dbt_invocations(platform) -> list[str]:
 
 def test_a_dbt_run_gets_its_window_and_reuses_the_saved_parse(platform):
     day = LAST.isoformat()  # a window no earlier run of this warehouse had
-    result = dg.materialize(
-        [warehouse_models],
-        partition_key=day,
-        resources=platform["defs"].resources,
-        instance=platform["instance"],
-    )
-    assert result.success
+    materialized(platform["defs"], platform["instance"], [warehouse_models], day)
     *_, last = dbt_invocations(platform)
     assert "Nothing changed, skipping partial parsing" in last
     target = dbt_target_path(str(platform["home"] / "warehouse.duckdb"))
@@ -392,54 +431,51 @@ def test_a_mart_materialized_alone_reads_its_own_window(platform, tmp_path):
         with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
             return {name: con.sql(sql).fetchall() for name, sql in queries.items()}
 
-    def run(day: str, selection: list[str] | None = None) -> None:
-        keys = [dg.AssetKey(name) for name in selection] if selection else None
-        result = dg.materialize(
-            [warehouse_models],
-            selection=keys,
-            partition_key=day,
-            resources=defs.resources,
-            instance=instance,
-        )
-        assert result.success
-
     before = marts()
-    run(LAST.isoformat())
-    run(RERUN_DAY, ["fct_events", "fct_orders", "fct_order_history"])
+    materialized(defs, instance, [warehouse_models], LAST.isoformat())
+    selection = ["fct_events", "fct_orders", "fct_order_history"]
+    materialized(defs, instance, [warehouse_models], RERUN_DAY, selection)
     assert marts() == before
 
 
-def test_a_corrected_orders_partition_that_drops_a_version_rebuilds_that_order(platform, tmp_path):
-    """A day's clean orders re-delivered without one version (the source withdrew a wrong
-    status change): re-running that day gives the order marts of one full build. The orders a
-    run rebuilt used to be only those with a version in the corrected partition, so the
-    withdrawn version stayed current."""
+def test_a_corrected_orders_partition_that_drops_versions_rebuilds_those_orders(platform, tmp_path):
+    """Clean orders re-delivered without some versions (the source withdrew a wrong status
+    change, and an order that never was): re-running those days gives the order marts of one
+    full build. The orders a run rebuilt used to be only those with a version in the
+    corrected partition, so the withdrawn version stayed current; and an order left with no
+    version at all stayed in the marts, as the delete+insert deletes only the keys it inserts."""
     lake = tmp_path / "lake"
     shutil.copytree(platform["home"] / "lake" / "clean", lake / "clean")
-    day = date.fromisoformat(RERUN_DAY)
-    [partition] = (lake / "clean" / "orders" / f"date={day}").glob("*.parquet")
-    orders = pl.read_parquet(partition)
     for name in ("daily", "full"):
         dbt_window(platform, tmp_path, name, lake, days() if name == "daily" else [None])
     with duckdb.connect(str(tmp_path / "daily.duckdb"), read_only=True) as con:
-        changed = con.sql(
+        [(changed,)] = con.sql(  # its last version is the re-run day's only one
             "SELECT order_id FROM marts.fct_order_history GROUP BY order_id "
-            "HAVING count(*) > 1 AND max(updated_at)::DATE = ? ORDER BY order_id LIMIT 1",
-            params=[day],
+            "HAVING max(updated_at)::DATE = $day AND count(*) > 1 "
+            "AND count(*) FILTER (updated_at::DATE = $day) = 1 ORDER BY order_id LIMIT 1",
+            params={"day": date.fromisoformat(RERUN_DAY)},
         ).fetchall()
-    assert changed, "the landing zone should hold an order changed on the re-run day"
-    [(order_id,)] = changed
-    withdrawn = orders.filter(pl.col("order_id") == order_id)
-    assert len(withdrawn) == 1
-    orders.filter(pl.col("order_id") != order_id).write_parquet(partition)
-    dbt_window(platform, tmp_path, "daily", lake, [RERUN_DAY])
+        [(vanished, vanished_day)] = con.sql(  # every version on one day
+            "SELECT order_id, min(updated_at)::DATE::VARCHAR FROM marts.fct_order_history "
+            "GROUP BY order_id HAVING min(updated_at)::DATE = max(updated_at)::DATE "
+            "ORDER BY order_id LIMIT 1"
+        ).fetchall()
+    for order_id, day in [(changed, RERUN_DAY), (vanished, vanished_day)]:
+        [partition] = (lake / "clean" / "orders" / f"date={day}").glob("*.parquet")
+        orders = pl.read_parquet(partition)
+        assert order_id in orders["order_id"]
+        orders.filter(pl.col("order_id") != order_id).write_parquet(partition)
+    dbt_window(platform, tmp_path, "daily", lake, sorted({RERUN_DAY, vanished_day}))
     dbt_window(platform, tmp_path, "full", lake, [None])
     with duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True) as con:
         con.execute(f"ATTACH '{tmp_path / 'daily.duckdb'}' AS daily (READ_ONLY)")
+        assert con.sql(
+            "SELECT count(*) FROM daily.marts.fct_orders WHERE order_id = ?", params=[vanished]
+        ).fetchall() == [(0,)]
         for table in ["marts.fct_orders", "marts.fct_order_history", "marts.fct_daily_revenue"]:
             for x, y in [(table, f"daily.{table}"), (f"daily.{table}", table)]:
                 extra = con.sql(f"SELECT count(*) FROM (FROM {x} EXCEPT ALL FROM {y})")
-                assert extra.fetchall()[0][0] == 0, f"{x} has rows {y} lacks ({order_id})"
+                assert extra.fetchall()[0][0] == 0, f"{x} has rows {y} lacks"
 
 
 def dbt_window(platform, tmp_path: Path, name: str, lake: Path, windows: list) -> None:

@@ -27,6 +27,7 @@ from platform_assets.ml.features import (
     purchase_labels,
     user_features,
 )
+from platform_assets.ml.labels import observed_as_of_dates
 from platform_assets.partitions import (
     DAILY_FRESHNESS,
     daily_partitions,
@@ -181,7 +182,7 @@ class TrainingSetConfig(dg.Config):
 def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
     """The versioned training set; a label window counts as observed once its last day is
     `lateness_days` behind the newest day of events (late purchases may still arrive until
-    then)."""
+    then) and each of its days was built after the deliveries that can hold its events."""
 
     @dg.asset(
         name="training_set",
@@ -189,8 +190,10 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
         description="Versioned training set: `user_features` rows joined to the label "
         "`will_purchase` (a purchase in the next N days, default 7). Only as-of dates whose "
         f"label window is fully observed are included: its last day at least {lateness_days} "
-        "days (the allowed lateness) before the newest day of events, so no late purchase can "
-        "still change a label. Written as parquet under "
+        "days (the allowed lateness) before the newest day of events, and each of its days' "
+        "`fct_events` built after every delivery that can hold that day's events was ingested "
+        "(for the days the late-data automation still rebuilds), so no late purchase can still "
+        "change a label. Written as parquet under "
         "`lake/features/training_set/version=<v>/`, where the version hashes the inputs and code.",
         deps=["user_features", "fct_events"],
         kinds={"polars", "parquet"},
@@ -205,6 +208,8 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
         lake: LakeStorage,
     ) -> dg.MaterializeResult:
         horizon = config.label_horizon_days
+        if horizon < 1:
+            raise dg.Failure(f"label_horizon_days must be 1 or more, got {horizon}")
         with duckdb.get_connection() as con:
             last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchall()[0][0]
             latest = last_day - timedelta(days=horizon + lateness_days) if last_day else None
@@ -219,6 +224,11 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
                 "SELECT user_id, event_type, event_time FROM marts.fct_events "
                 "WHERE event_type = 'purchase'",
             )
+        candidates = features.get_column("as_of_date").unique().sort().to_list()
+        as_of = observed_as_of_dates(
+            context.instance, candidates, horizon, lateness_days, newest_day=last_day
+        )
+        features = features.filter(pl.col("as_of_date").is_in(as_of))
         dataset = purchase_labels(features.select(FEATURE_COLUMNS), events, horizon)
         version = dataset_version(dataset, horizon)
         path = features_path(lake.lake_root, "training_set", f"version={version}")
@@ -233,7 +243,8 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
                 "label_rate": round(positives / dataset.height, 4) if dataset.height else 0.0,
                 "label": f"will_purchase (purchase within {horizon} days after as_of_date)",
                 "as_of_dates": dataset.get_column("as_of_date").n_unique() if dataset.height else 0,
-                "latest_complete_as_of": str(latest) if latest else "none",
+                "latest_complete_as_of": str(max(as_of)) if as_of else "none",
+                "as_of_dates_waiting": len(candidates) - len(as_of),  # late data not built in
                 "path": str(path),
             },
             data_version=dg.DataVersion(version),
