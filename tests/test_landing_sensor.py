@@ -36,7 +36,8 @@ def test_a_burst_of_files_gives_one_run_per_delivery_day():
     }
     runs, cursor = plan(files)
     assert [(r.partition, len(r.files)) for r in runs] == [("2026-03-02", 3), ("2026-03-03", 1)]
-    assert set(cursor) == set(files)
+    assert set(cursor) == set(files) | {"~runs"}
+    assert cursor["~runs"] == {"2026-03-02": 1, "2026-03-03": 1}
 
 
 def test_the_cursor_means_nothing_runs_twice():
@@ -101,7 +102,7 @@ def test_a_folder_for_no_day_of_the_pipeline_waits_without_holding_up_the_others
     }
     runs, cursor = plan(files)
     assert [r.partition for r in runs] == ["2026-03-02"]
-    assert list(cursor) == ["orders/2026-03-02/orders.csv"]  # the others run once they can
+    assert list(cursor) == ["orders/2026-03-02/orders.csv", "~runs"]  # the others run later
 
 
 def test_a_file_changed_back_to_an_earlier_content_runs_again():
@@ -111,6 +112,18 @@ def test_a_file_changed_back_to_an_earlier_content_runs_again():
         [run], cursor = plan({path: (12, mtime)}, cursor, digests={path: content})
         keys.append(run.run_key)
     assert len(set(keys)) == 3  # the third run key is not the first's, which Dagster skips
+
+
+def test_a_file_put_back_as_it_was_runs_again():
+    """`cp -p` of the first delivery over a correction restores its content and its mtime: the
+    run key used to be the first run's, and Dagster skipped the run as already requested."""
+    path = "orders/2026-03-02/orders.csv"
+    keys, cursor = [], {}
+    for mtime, content in [(OLD, "x"), (OLD + 5, "y"), (OLD, "x")]:
+        [run], cursor = plan({path: (12, mtime)}, cursor, digests={path: content})
+        keys.append(run.run_key)
+    assert len(set(keys)) == 3
+    assert [key.split(":")[2] for key in keys] == ["1", "2", "3"]
 
 
 def test_the_cursor_remembers_folders_warned_about_so_the_warning_is_not_repeated(tmp_path):

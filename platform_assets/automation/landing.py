@@ -21,8 +21,10 @@ SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a lat
 # runs in the run queue.
 LANDING_RUN = {"platform/trigger": "landing"}
 LANDING_RUN_PRIORITY = "10"
-# The cursor's entry for the folders already warned about (no file path starts with "~").
+# The cursor's entries that are not files (no file path starts with "~"): the folders already
+# warned about, and how many runs the sensor requested per delivery day.
 WAITING = "~waiting"
+RUNS = "~runs"
 
 
 @dataclass(frozen=True)
@@ -34,17 +36,18 @@ class LandingRun:
 
 def plan_landing_runs(
     files: dict[str, tuple[int, int]],
-    cursor: dict[str, list],
+    cursor: dict,
     *,
     digest: Callable[[str], str],
     ingested_at: Callable[[str, str], float | None],
     is_partition: Callable[[str], bool],
     now: float,
-) -> tuple[list[LandingRun], dict[str, list]]:
+) -> tuple[list[LandingRun], dict]:
     """Decide which delivery days need a run.
 
     `files` maps `<source>/<YYYY-MM-DD>/<name>` to (size, mtime_ns); `cursor` holds
-    [size, mtime_ns, sha256] per file already handled. A file counts as new when its content
+    [size, mtime_ns, sha256] per file already handled, and under `RUNS` the number of runs
+    requested per day. A file counts as new when its content
     hash is new to the cursor. Only on a fresh (empty) cursor, a file no newer than the last
     ingestion of its raw partition is taken as done (so a new or reset sensor does not re-run
     what was already ingested); afterwards every unseen file runs, including one that landed
@@ -52,8 +55,10 @@ def plan_landing_runs(
     A delivery day with a file still being written (modified in the last `SETTLE_SECONDS`)
     waits whole for a later tick, so a burst of files becomes one run. A folder that is not a
     day of the pipeline's partitions (not a date, before the first, or tomorrow's) waits too,
-    without holding up the others. A run key names each file's content and modification time: a
-    file changed back to an earlier content is a new change, not the earlier run.
+    without holding up the others. A run key numbers the day's runs and names each file's
+    content and modification time: a file put back as it was before (`cp -p`) is a new change,
+    not the earlier run, which Dagster would skip; a tick that fails before saving its cursor
+    asks for the same keys again.
     """
     new_cursor = dict(cursor)
     fresh = not cursor
@@ -79,10 +84,14 @@ def plan_landing_runs(
         if last is not None and mtime_ns / 1e9 <= last:
             continue  # ingested before this cursor existed
         changed.setdefault(day, []).append(f"{path}:{sha}:{mtime_ns}")
-    runs = [
-        LandingRun(day, f"landing:{day}:{_short_hash(items)}", tuple(items))
-        for day, items in sorted(changed.items())
-    ]
+    requested = dict(cursor.get(RUNS, {}))
+    runs = []
+    for day, items in sorted(changed.items()):
+        requested[day] = number = requested.get(day, 0) + 1
+        key = f"landing:{day}:{number}:{_short_hash(items)}"
+        runs.append(LandingRun(day, key, tuple(items)))
+    if requested:
+        new_cursor[RUNS] = requested
     return runs, new_cursor
 
 
