@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT_VENV := .venv-dbt
 # pandas for the benchmark's pandas baseline, outside .venv (pyproject's `bench-pandas` extra)
 BENCH_PANDAS := .bench-pandas
-PLATFORM_ENV ?= dev
+override PLATFORM_ENV := $(or $(PLATFORM_ENV),dev)# also when given empty
 PLATFORM_HOME ?= $(CURDIR)/.platform/$(PLATFORM_ENV)
 DAGSTER_HOME ?= $(CURDIR)/.dagster
 DEV_START ?= 2026-03-01
@@ -57,9 +57,13 @@ $(MANIFEST): $(DBT_VENV)/.installed $(DBT_SOURCES)
 	cd dbt && $(CURDIR)/$(DBT_VENV)/bin/dbt parse --quiet --project-dir . --profiles-dir .
 	touch $@
 
+# A link to the repo's dagster.yaml; an instance file of the user's own (DAGSTER_HOME exported)
+# is left as it is (a broken link, say into a checkout since moved, is replaced).
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	ln -sf $(CURDIR)/dagster.yaml $@
+	@if [ -e $@ ] && [ "$$(readlink $@)" != "$(CURDIR)/dagster.yaml" ]; then \
+		echo "$@ is not a link to this repository's dagster.yaml: left as it is" >&2; \
+	else ln -sf $(CURDIR)/dagster.yaml $@; fi
 
 dev: install
 	$(BIN)/data-platform simulate --landing $(PLATFORM_HOME)/landing --start $(DEV_START) \

@@ -57,12 +57,15 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "Prints a table and writes JSON. Run from the repository's root. "
         "`bench latency` measures delivery-to-features latency through the daemon instead.",
     )
-    bench.add_argument("--events-per-day", type=_positive, default=1_000_000)
-    bench.add_argument("--days", type=_positive, default=1, help="simulated days (default 1)")
+    # Defaults are applied by each benchmark (`latency` takes a smaller day), so that an option
+    # given before `latency` is honoured, or refused, never silently replaced by its default.
+    bench.add_argument(
+        "--events-per-day", type=_positive, help="(default 1000000; `latency`: 20000)"
+    )
+    bench.add_argument("--days", type=_positive, help="simulated days (default 1)")
     bench.add_argument(
         "--pairs",
         type=_positive,
-        default=1,
         help="run the platform and raw this many times, alternately, on the same data, and "
         "report the median of the pairs' platform/raw (default 1)",
     )
@@ -82,11 +85,14 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "Run from the repository's root.",
     )
     cmd.add_argument("--runs", type=_positive, default=5, help="measured deliveries (default 5)")
+    kept = argparse.SUPPRESS  # when not given here, what was given before `latency` holds
     cmd.add_argument(
-        "--events-per-day", type=_positive, default=20000, help="as `make dev` (default 20000)"
+        "--events-per-day", type=_positive, default=kept, help="as `make dev` (default 20000)"
     )
-    cmd.add_argument("--seed", type=int, default=7)
-    cmd.add_argument("--workdir", type=Path, help="keep the instance and data here (default: temp)")
+    cmd.add_argument("--seed", type=int, default=kept)
+    cmd.add_argument(
+        "--workdir", type=Path, default=kept, help="keep the instance and data here (default: temp)"
+    )
     cmd.set_defaults(run=_run_bench_latency)
 
 
@@ -94,9 +100,8 @@ def _run_bench(args: argparse.Namespace) -> int:
     from platform_assets.bench.throughput import BenchmarkFailed, run, table
 
     try:
-        result = run(
-            Path.cwd(), args.events_per_day, args.seed, args.workdir, args.days, args.pairs
-        )
+        events = args.events_per_day or 1_000_000
+        result = run(Path.cwd(), events, args.seed, args.workdir, args.days or 1, args.pairs or 1)
     except (FileNotFoundError, FileExistsError, BenchmarkFailed) as exc:
         print(f"data-platform bench: {exc}", file=sys.stderr)
         return 1
@@ -109,8 +114,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 def _run_bench_latency(args: argparse.Namespace) -> int:
     from platform_assets.bench.latency import run
 
+    extra = [f"--{name}" for name in ("days", "pairs", "output") if getattr(args, name) is not None]
+    if extra:
+        print(f"data-platform bench latency: takes no {', '.join(extra)}", file=sys.stderr)
+        return 2
+    events = args.events_per_day or 20000
     try:
-        table = run(Path.cwd(), args.runs, args.events_per_day, args.seed, args.workdir)
+        table = run(Path.cwd(), args.runs, events, args.seed, args.workdir)
     except (FileNotFoundError, TimeoutError) as exc:
         print(f"data-platform bench latency: {exc}", file=sys.stderr)
         return 2

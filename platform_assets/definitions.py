@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import gc
 import os
+import sys
 from collections.abc import Mapping
 
 import dagster as dg
@@ -94,7 +96,23 @@ def defs() -> dg.Definitions:
     # then exits 0.5-1 s sooner, as Python no longer walks these objects at shutdown (README,
     # Performance). The little garbage left from building the definitions stays, frozen too.
     gc.freeze()
+    atexit.register(release_duckdb_types)
     return definitions
+
+
+def release_duckdb_types() -> None:
+    """At exit, drop DuckDB's module-level type constants (`duckdb.sqltypes.BIGINT`, ...).
+    Frozen, the modules holding them are never collected, and DuckDB's bindings (nanobind)
+    report each as leaked at shutdown: 48 lines of "likely a reference counting issue" on
+    stderr after every command that loaded the code location."""
+    kind = getattr(sys.modules.get("duckdb.sqltypes"), "DuckDBPyType", None)
+    if kind is None:
+        return
+    for name, module in list(sys.modules.items()):
+        if module is not None and name.split(".")[0] in ("duckdb", "_duckdb"):
+            for attribute, value in list(vars(module).items()):
+                if isinstance(value, kind):
+                    delattr(module, attribute)
 
 
 def cap_malloc_arenas(arenas: int, environ: Mapping[str, str]) -> bool:

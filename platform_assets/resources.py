@@ -32,6 +32,7 @@ PROD_VARIABLES = (
 )
 DEV_PII_HASH_KEY = "dev-only-not-a-secret"
 DEFAULT_LATENESS_DAYS = 2
+MAX_LATENESS_DAYS = 365  # each clean partition reads this many days of deliveries after its own
 PATH_LOCATIONS = ("PLATFORM_LANDING_ROOT", "PLATFORM_LAKE_ROOT", "PLATFORM_WAREHOUSE_PATH")
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -112,42 +113,63 @@ class InvalidSetting(MissingEnvironment):
 
 def allowed_lateness(environ: Mapping[str, str]) -> int:
     """PLATFORM_ALLOWED_LATENESS_DAYS: how many days late a delivery's rows may be (default 2),
-    a whole number of days. A negative one would make the clean assets read no delivery."""
+    a whole number of days up to a year. A negative one would make the clean assets read no
+    delivery; a huge one failed the code location with an OverflowError."""
     raw = environ.get("PLATFORM_ALLOWED_LATENESS_DAYS", "").strip()
     if not raw:
         return DEFAULT_LATENESS_DAYS
-    if not re.fullmatch(r"[0-9]+", raw):
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or int(raw) > MAX_LATENESS_DAYS:
         raise InvalidSetting(
-            f"PLATFORM_ALLOWED_LATENESS_DAYS={raw!r} is not a whole number of days (0 or more)"
+            f"PLATFORM_ALLOWED_LATENESS_DAYS={raw!r} is not a whole number of days "
+            f"from 0 to {MAX_LATENESS_DAYS}"
         )
     return int(raw)
 
 
 def platform_env(environ: Mapping[str, str]) -> str:
-    env = environ.get("PLATFORM_ENV", "dev")
+    env = environ.get("PLATFORM_ENV") or "dev"  # set but empty: the default too
     if env not in ENVIRONMENTS:
         raise MissingEnvironment(f"PLATFORM_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}")
     return env
+
+
+def _check_prod(environ: Mapping[str, str]) -> None:
+    """Refuse prod settings that would fail only later, with one line per variable."""
+    missing = [name for name in PROD_VARIABLES if not environ.get(name, "").strip()]
+    if missing:
+        raise MissingEnvironment(
+            "\n".join(f"prod needs environment variable {name}" for name in missing)
+        )
+    wrong = [
+        f"{name}={environ[name]} {problem}"
+        for name in PATH_LOCATIONS
+        if (problem := _location_problem(environ[name]))
+    ]
+    if wrong:
+        raise UnsupportedLocation("\n".join(wrong))
+    webhook = environ["PLATFORM_ALERT_WEBHOOK_URL"]
+    if not re.match(r"^https?://[^/\s]+", webhook):
+        raise InvalidSetting(
+            f"PLATFORM_ALERT_WEBHOOK_URL={webhook} is not an http(s) URL: alerts would fail "
+            "only when one fires"
+        )
+
+
+def _location_problem(value: str) -> str | None:
+    """Why a prod location cannot be used: a URL would name a local folder `s3:`, and a
+    relative path another folder in dbt's steps (which run in dbt/) than in the lake's."""
+    if URL.match(value):
+        return "is a URL: give a local or mounted path (object stores are not supported yet)"
+    if not Path(value).is_absolute():
+        return "is a relative path: give an absolute one"
+    return None
 
 
 def build_resources(environ: Mapping[str, str]) -> dict[str, object]:
     """The resources of the environment that `environ` selects."""
     env = platform_env(environ)
     if env == "prod":
-        missing = [name for name in PROD_VARIABLES if not environ.get(name)]
-        if missing:
-            raise MissingEnvironment(
-                "\n".join(f"prod needs environment variable {name}" for name in missing)
-            )
-        urls = [name for name in PATH_LOCATIONS if URL.match(environ[name])]
-        if urls:  # else the paths would name a local folder `s3:`
-            raise UnsupportedLocation(
-                "\n".join(
-                    f"{name}={environ[name]} is a URL: give a local or mounted path "
-                    "(object stores are not supported yet)"
-                    for name in urls
-                )
-            )
+        _check_prod(environ)
         lake = LakeStorage(
             landing_root=dg.EnvVar("PLATFORM_LANDING_ROOT"),
             lake_root=dg.EnvVar("PLATFORM_LAKE_ROOT"),

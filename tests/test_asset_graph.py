@@ -5,14 +5,16 @@ Regenerate after a deliberate change with `UPDATE_SNAPSHOTS=1 make test`.
 
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from platform_assets.definitions import build_definitions
+from platform_assets.lake.assets import raw_asset
 from platform_assets.metadata import COLUMN_SCHEMA
-from platform_assets.sources.specs import SOURCES
+from platform_assets.sources.specs import SOURCES, SourceSpec
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 
@@ -109,3 +111,12 @@ def test_a_marts_columns_show_what_its_contract_refuses(graph):
     }  # fmt: skip
     assert "email_hash" not in not_nullable("dim_users")
     assert not_nullable("stg_app_events") == set()
+
+
+def test_a_source_declared_with_the_specs_defaults_gets_assets_dagster_accepts():
+    """The default owner was "data-platform", which Dagster refuses (a team: or an email):
+    following the README's "Adding a source" made a code location that would not load."""
+    orders = SOURCES["orders"]
+    given = {f.name: getattr(orders, f.name) for f in fields(SourceSpec) if f.name != "owners"}
+    spec = SourceSpec(**{**given, "name": "stores"})
+    assert raw_asset(spec).owners_by_key[dg.AssetKey("raw_stores")] == ["team:data-platform"]

@@ -1,6 +1,12 @@
 """The latency benchmark splits a delivery's way to `user_features` into stages that add up."""
 
+from pathlib import Path
+
+import pytest
+
+from platform_assets.bench import latency
 from platform_assets.bench.latency import STAGES, breakdown, report
+from platform_assets.cli import main
 
 
 def run_events(t0: float) -> list[tuple[str, str | None, float]]:
@@ -48,3 +54,33 @@ def test_the_report_shows_the_warm_up_apart_and_the_median_of_the_rest():
     assert "warm-up" in table[1]
     assert table[-1].startswith("median of 3")
     assert table[-1].split()[-1] == "3.0"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "--events-per-day", "500", "--seed", "3", "--workdir", "W", "latency"],
+        ["bench", "latency", "--events-per-day", "500", "--seed", "3", "--workdir", "W"],
+    ],
+)
+def test_latency_options_hold_before_or_after_its_name(monkeypatch, argv):
+    """Given before `latency`, they were parsed and then replaced by its defaults: the
+    benchmark ran on 20,000 events in a temporary folder."""
+    calls = []
+    monkeypatch.setattr(latency, "run", lambda *args: calls.append(args) or "table")
+    assert main(argv) == 0
+    [(_, runs, events, seed, workdir)] = calls
+    assert (runs, events, seed, workdir) == (5, 500, 3, Path("W"))
+
+
+def test_latency_refuses_the_throughput_benchmarks_options(monkeypatch, capsys):
+    monkeypatch.setattr(latency, "run", lambda *args: pytest.fail("ran"))
+    assert main(["bench", "--pairs", "3", "latency"]) == 2
+    assert "bench latency: takes no --pairs" in capsys.readouterr().err
+
+
+def test_latency_defaults_to_a_small_day(monkeypatch):
+    calls = []
+    monkeypatch.setattr(latency, "run", lambda *args: calls.append(args) or "table")
+    assert main(["bench", "latency"]) == 0
+    assert calls[0][2:] == (20000, 7, None)

@@ -29,7 +29,7 @@ class SourceSpec:
     json_extract: dict[str, tuple[str, str]] = field(default_factory=dict)
     # JSON only: keys removed from object fields before they reach clean (PII)
     json_scrub: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    owners: tuple[str, ...] = ("data-platform",)
+    owners: tuple[str, ...] = ("team:data-platform",)  # Dagster takes a team: or an email
     # PII: columns replaced by a keyed hash (join keys) and columns dropped outright
     pii_hashed: dict[str, str] = field(default_factory=dict)  # source column -> hash column
     pii_dropped: tuple[str, ...] = ()
