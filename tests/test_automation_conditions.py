@@ -91,8 +91,10 @@ def test_a_delivery_re_materializes_the_earlier_days_it_holds_events_for():
         landing_run(instance, today)
         second = evaluate(instance, first)
         assert requested(second, "clean") == {yesterday, day_before}
-        assert requested(second, "mart") == {yesterday, day_before}  # downstream, same tick
-        assert requested(second, "features") == {yesterday, day_before}
+        # downstream in the same tick, today's too: its mart reads yesterday's clean data (a
+        # run per day, oldest first, so today's runs after yesterday's clean is rebuilt)
+        assert requested(second, "mart") == {yesterday, day_before, today}
+        assert requested(second, "features") == {yesterday, day_before, today}
         # once handled, nothing is requested again
         quiet = evaluate(instance, second)
         assert quiet.total_requested == 0
@@ -187,3 +189,18 @@ def test_partitions_older_than_the_lateness_are_left_alone():
         dg.materialize([raw], partition_key="2026-03-03", instance=instance)
         second = evaluate(instance, first)
         assert old not in requested(second, "clean")
+
+
+def test_a_late_input_rebuilt_just_after_a_landing_run_still_updates_that_runs_day():
+    """Seen with the real daemon on a loaded machine: the landing run built today's mart, and
+    before the next tick the automation rebuilt yesterday's clean (today's delivery held late
+    events of it). The tick saw both updates; the mart's own update counted as "handled" and
+    wiped out its input's later one, so today's mart kept yesterday's old sessions for good."""
+    today, yesterday, _ = days()
+    with dg.instance_for_test() as instance:
+        landing_run(instance, yesterday)
+        first = evaluate(instance)
+        landing_run(instance, today)
+        dg.materialize([raw, clean], partition_key=yesterday, instance=instance, selection=[clean])
+        second = evaluate(instance, first)
+        assert today in requested(second, "mart")

@@ -17,20 +17,28 @@ def update_within_lateness(
     An input updated by a landing run does not count: that run builds its whole day, through
     features, itself. Dagster's own `any_deps_updated()` cannot tell (it looks at a run's asset
     selection, which job runs do not record), and its in-progress status was seen to miss a
-    running landing run's partitions, which then ran twice. Clean assets that read later
+    running landing run's partitions, which then ran twice. Symmetrically, a landing run's
+    update of the partition itself does not count as handling an input change: when the
+    automation rebuilt yesterday's clean data between two ticks, right after a landing run built
+    today's marts, Dagster's `since_last_handled()` saw both updates in one tick, let the marts'
+    own one win and dropped the later input change for good. Clean assets that read later
     deliveries (`late_inputs`) are the exception: the landing run for D updates raw D, and that
     is exactly how late data reaches clean D-1. Missing upstream partitions do not block
     (tomorrow's delivery may not exist yet)."""
     updated = dg.AutomationCondition.newly_updated()
-    if not late_inputs:
+    handled = dg.AutomationCondition.newly_requested() | dg.AutomationCondition.initial_evaluation()
+    if late_inputs:
+        handled = (handled | updated).with_label("handled")
+    else:
         by_landing_run = dg.AutomationCondition.executed_with_tags(tag_values=LANDING_RUN)
         updated = (updated & ~by_landing_run).with_label("updated, not by a landing run")
+        handled = (handled | updated).with_label("handled, not by a landing run")
     input_changed = dg.AutomationCondition.any_deps_match(
         updated | dg.AutomationCondition.will_be_requested()
     ).with_label("an input was updated or will be")
     return (
         dg.AutomationCondition.in_latest_time_window(timedelta(days=lateness_days + 1))
-        & input_changed.since_last_handled()
+        & input_changed.since(handled)
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label(f"inputs updated within {lateness_days} days of lateness")

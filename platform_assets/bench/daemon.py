@@ -63,28 +63,31 @@ def running_daemon(
     config = dagster_home / "dagster.yaml"
     if not config.exists():
         config.symlink_to(repo / "dagster.yaml")
-    output = log.open("w") if log else subprocess.DEVNULL
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
-        cwd=repo,
-        env=platform_environ(platform_home, dagster_home),
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_default_signals,
-        start_new_session=True,
-    )
-    try:
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-            yield instance
-    finally:
-        os.killpg(daemon.pid, signal.SIGINT)
+    # The instance's storage is created here, before the daemon and its code server start: on
+    # a new DAGSTER_HOME, three processes creating the SQLite tables at once were seen to stamp
+    # two alembic heads, and the code server then failed to load ("more than one head").
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        output = log.open("w") if log else subprocess.DEVNULL
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+            cwd=repo,
+            env=platform_environ(platform_home, dagster_home),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_default_signals,
+            start_new_session=True,
+        )
         try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
-        if log:
-            output.close()
+            yield instance
+        finally:
+            os.killpg(daemon.pid, signal.SIGINT)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()
+            if log:
+                output.close()
 
 
 def deliver(staged: Path, landing: Path, day: str, sources: Iterable[str] = SOURCES) -> float:
@@ -115,7 +118,23 @@ def wait_for_materialization(
         if records and records[0].timestamp > after:
             return records[0]
         time.sleep(0.2)
-    raise TimeoutError(f"{key} {partition} was not materialized within {timeout:.0f}s")
+    raise TimeoutError(
+        f"{key} {partition} was not materialized within {timeout:.0f}s; "
+        f"runs, newest first: {recent_runs(instance)}"
+    )
+
+
+def recent_runs(instance: dg.DagsterInstance, limit: int = 12) -> str:
+    """The latest runs, one line each (status, partition, what launched it, assets): what a
+    timeout message needs to tell a missing request from a failed or slow run."""
+    lines = []
+    for record in instance.get_run_records(limit=limit):
+        run = record.dagster_run
+        assets = sorted(key.to_user_string() for key in run.asset_selection or []) or ["(job)"]
+        launcher = run.tags.get("dagster/sensor_name", "manual")
+        partition = run.tags.get("dagster/partition", "-")
+        lines.append(f"{run.status.value} {partition} by {launcher}: {', '.join(assets)}")
+    return "\n  " + "\n  ".join(lines)
 
 
 def wait_until_idle(instance: dg.DagsterInstance, timeout: float = 300) -> None:
