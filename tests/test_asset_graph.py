@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from platform_assets.automation.landing import READS_THE_DAY_BEFORE
 from platform_assets.definitions import build_definitions
 from platform_assets.lake.assets import raw_asset
 from platform_assets.metadata import COLUMN_SCHEMA
@@ -120,3 +121,16 @@ def test_a_source_declared_with_the_specs_defaults_gets_assets_dagster_accepts()
     given = {f.name: getattr(orders, f.name) for f in fields(SourceSpec) if f.name != "owners"}
     spec = SourceSpec(**{**given, "name": "stores"})
     assert raw_asset(spec).owners_by_key[dg.AssetKey("raw_stores")] == ["team:data-platform"]
+
+
+def test_the_follow_up_of_a_landing_run_rebuilds_every_asset_that_reads_the_day_before(graph):
+    """A landing run for D is followed by a run of D+1's READS_THE_DAY_BEFORE: the assets whose
+    inputs reach back to earlier days, and the daily assets downstream of them."""
+    readers = [
+        key
+        for key in graph.get_all_asset_keys()
+        if any(start < 0 for start, _ in dep_windows(graph, key).values())
+    ]
+    downstream = dg.AssetSelection.assets(*readers).downstream().resolve(graph)
+    daily = {key for key in downstream if graph.get(key).partitions_def is not None}
+    assert {key.to_user_string() for key in daily} == set(READS_THE_DAY_BEFORE)

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from platform_assets.automation.landing import LANDING_RUN
+from platform_assets.automation.landing import FOLLOW_UP_RUN, LANDING_RUN
 from platform_assets.bench.daemon import (
     deliver,
     platform_environ,
@@ -130,6 +130,18 @@ def test_deliveries_flow_to_features_late_data_included_and_redrops_do_nothing(p
     assert seen, "the landing sensor did not look at the re-dropped file within 60 s"
     time.sleep(2)  # a run requested by that tick would be created by now
     assert landing_run_count(instance) == landing_runs
+
+    # 4. a corrected delivery for d1 (an order row sent again) is followed by d2's sessions
+    # and features, which read d1: the late-data automation ignores landing runs' updates
+    corrected = next((landing / "orders" / d1).iterdir())
+    dropped = time.time()
+    with corrected.open("a") as handle:
+        handle.write(corrected.read_text().splitlines()[-1] + "\n")
+    for key in ("fct_sessions", "user_features"):
+        record = wait_for_materialization(instance, key, d2, dropped)
+        run = instance.get_run_by_id(record.run_id)
+        assert FOLLOW_UP_RUN.items() <= run.tags.items(), run.tags
+        print(f"corrected delivery for {d1} -> {key} {d2}: {record.timestamp - dropped:.1f}s")
 
 
 def test_a_seven_day_backfill_runs_beside_deliveries_without_lock_errors(platform, tmp_path):

@@ -7,7 +7,13 @@ import time
 
 import dagster as dg
 
-from platform_assets.automation.landing import landing_sensor, plan_landing_runs
+from platform_assets.automation.landing import (
+    FOLLOW_UP_RUN,
+    READS_THE_DAY_BEFORE,
+    follow_up_days,
+    landing_sensor,
+    plan_landing_runs,
+)
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
 
@@ -176,3 +182,34 @@ def test_the_sensor_requests_daily_pipeline_runs_from_a_real_landing_zone(tmp_pa
         )
         assert landing_sensor(restarted).run_requests == []
         assert "orders/2026-03-02/orders.csv" in json.loads(result.cursor)
+
+
+def test_a_day_already_built_follows_a_landing_run_for_the_day_before():
+    built = {"2026-03-03", "2026-03-05"}.__contains__
+    assert follow_up_days(["2026-03-02"], built) == ["2026-03-03"]
+    assert follow_up_days(["2026-03-03"], built) == []  # 2026-03-04 was never built
+    # delivered in the same tick: its own landing run comes after and reads the new data
+    assert follow_up_days(["2026-03-02", "2026-03-03"], built) == []
+    assert follow_up_days(["2026-03-04", "2026-03-02"], built) == ["2026-03-03", "2026-03-05"]
+
+
+def test_a_corrected_delivery_for_an_earlier_day_brings_the_next_day_up_to_date(tmp_path):
+    """The late-data automation ignores what landing runs update, so without the follow-up the
+    next day's sessions (they continue this day's) and features (they read it) stayed stale."""
+    day = tmp_path / "landing" / "orders" / "2026-03-02"
+    day.mkdir(parents=True)
+    (day / "orders.csv").write_text("order_id,user_id\n")
+    os.utime(day / "orders.csv", (NOW - 60, NOW - 60))
+    lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("stg_app_events", partition="2026-03-03")
+        )
+        context = dg.build_sensor_context(instance=instance, resources={"lake": lake})
+        landing, follow_up = landing_sensor(context).run_requests
+        assert landing.partition_key == "2026-03-02"
+        assert follow_up.partition_key == "2026-03-03"
+        assert follow_up.asset_selection == [dg.AssetKey(k) for k in READS_THE_DAY_BEFORE]
+        assert FOLLOW_UP_RUN.items() <= follow_up.tags.items()
+        assert follow_up.tags["dagster/priority"] == landing.tags["dagster/priority"]  # after it
+        assert follow_up.run_key.endswith(landing.run_key)

@@ -30,7 +30,12 @@ def update_within_lateness(
     if late_inputs:
         handled = (handled | updated).with_label("handled")
     else:
-        by_landing_run = dg.AutomationCondition.executed_with_tags(tag_values=LANDING_RUN)
+        # per partition, this tick's new updates (executed_with_tags() looks at the asset's
+        # latest update, whatever its partition: the automation's run for another day hid that
+        # today's came from a landing run)
+        by_landing_run = dg.AutomationCondition.all_new_updates_have_run_tags(
+            tag_values=LANDING_RUN
+        )
         updated = (updated & ~by_landing_run).with_label("updated, not by a landing run")
         handled = (handled | updated).with_label("handled, not by a landing run")
     input_changed = dg.AutomationCondition.any_deps_match(

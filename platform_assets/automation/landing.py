@@ -1,12 +1,14 @@
 """The landing sensor: new or changed deliveries become one `daily_pipeline` run per delivery
-day. Files are identified by path + content hash, so a re-touched or re-dropped identical file
-never runs twice; the cursor keeps that state across daemon restarts."""
+day (and, when the next day was already built, a run of what it reads of this one). Files are
+identified by path + content hash, so a re-touched or re-dropped identical file never runs twice;
+the cursor keeps that state across daemon restarts."""
 
 import hashlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +23,19 @@ SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a lat
 # runs in the run queue.
 LANDING_RUN = {"platform/trigger": "landing"}
 LANDING_RUN_PRIORITY = "10"
+# A landing run for a day D whose next day was already built is followed by a run of what the
+# next day builds on D: its sessions (they continue D's) and its features (they read D). The
+# late-data automation ignores what landing runs update (see conditions.py), so nothing else
+# would bring D+1 up to date; the follow-up's own updates do reach the days after, within the
+# automation's window.
+FOLLOW_UP_RUN = {"platform/trigger": "landing-follow-up"}
+READS_THE_DAY_BEFORE = (
+    "stg_app_events",
+    "fct_events",
+    "fct_sessions",
+    "fct_daily_engagement",
+    "user_features",
+)
 # The cursor's entries that are not files (no file path starts with "~"): the folders already
 # warned about, and how many runs the sensor requested per delivery day.
 WAITING = "~waiting"
@@ -95,6 +110,13 @@ def plan_landing_runs(
     return runs, new_cursor
 
 
+def follow_up_days(run_days: list[str], built: Callable[[str], bool]) -> list[str]:
+    """The days after the delivery days in `run_days` that were already `built` and are not
+    delivered in this tick too (their own landing run reads the new data anyway)."""
+    after = {(date.fromisoformat(day) + timedelta(days=1)).isoformat() for day in run_days}
+    return sorted(day for day in after - set(run_days) if built(day))
+
+
 def not_pipeline_days(files: dict[str, tuple[int, int]]) -> list[str]:
     """The delivery folders named for no partition of the pipeline."""
     days = {path.split("/")[1] for path in files}
@@ -133,6 +155,20 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
     return ingested_at
 
 
+def _built(instance: dg.DagsterInstance) -> Callable[[str], bool]:
+    def built(day: str) -> bool:
+        if not daily_partitions.has_partition_key(day):
+            return False
+        key = dg.AssetKey(READS_THE_DAY_BEFORE[0])
+        return bool(
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
+            ).records
+        )
+
+    return built
+
+
 @dg.sensor(
     name="landing_sensor",
     job_name="daily_pipeline",
@@ -141,7 +177,8 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Watches every source's landing folder and runs `daily_pipeline` for each "
-    "delivery day with new or changed files (one run per day, keyed by the files' content).",
+    "delivery day with new or changed files (one run per day, keyed by the files' content), "
+    "followed by a run of the next day's sessions and features when that day was already built.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg.SensorResult:
     root = Path(lake.landing_root)
@@ -174,4 +211,16 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         )
         for run in runs
     ]
+    by_day = {run.partition: run for run in runs}
+    for day in follow_up_days(list(by_day), _built(context.instance)):
+        landing = by_day[(date.fromisoformat(day) - timedelta(days=1)).isoformat()]
+        context.log.info(f"{day}: its sessions and features follow {landing.partition}'s run")
+        requests.append(
+            dg.RunRequest(
+                run_key=f"follow-up:{day}:{landing.run_key}",
+                partition_key=day,
+                asset_selection=[dg.AssetKey(name) for name in READS_THE_DAY_BEFORE],
+                tags={**FOLLOW_UP_RUN, "dagster/priority": LANDING_RUN_PRIORITY},
+            )
+        )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
