@@ -164,12 +164,17 @@ def test_a_day_still_being_delivered_waits_whole_then_runs_once():
     assert run.partition == "2026-03-02" and len(run.files) == 2
 
 
+def landing_zone_with_one_orders_file(tmp_path, day: str) -> LakeStorage:
+    """A landing zone holding one settled orders file delivered on `day`."""
+    folder = tmp_path / "landing" / "orders" / day
+    folder.mkdir(parents=True)
+    (folder / "orders.csv").write_text("order_id,user_id\n")
+    os.utime(folder / "orders.csv", (NOW - 60, NOW - 60))
+    return LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+
+
 def test_the_sensor_requests_daily_pipeline_runs_from_a_real_landing_zone(tmp_path):
-    day = tmp_path / "landing" / "orders" / "2026-03-02"
-    day.mkdir(parents=True)
-    (day / "orders.csv").write_text("order_id,user_id\n")
-    os.utime(day / "orders.csv", (NOW - 60, NOW - 60))
-    lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, resources={"lake": lake})
         result = landing_sensor(context)
@@ -196,11 +201,7 @@ def test_a_day_already_built_follows_a_landing_run_for_the_day_before():
 def test_a_corrected_delivery_for_an_earlier_day_brings_the_next_day_up_to_date(tmp_path):
     """The late-data automation ignores what landing runs update, so without the follow-up the
     next day's sessions (they continue this day's) and features (they read it) stayed stale."""
-    day = tmp_path / "landing" / "orders" / "2026-03-02"
-    day.mkdir(parents=True)
-    (day / "orders.csv").write_text("order_id,user_id\n")
-    os.utime(day / "orders.csv", (NOW - 60, NOW - 60))
-    lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
     with dg.instance_for_test() as instance:
         instance.report_runless_asset_event(
             dg.AssetMaterialization("stg_app_events", partition="2026-03-03")
