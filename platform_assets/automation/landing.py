@@ -144,26 +144,26 @@ def landing_files(landing_root: str) -> dict[str, tuple[int, int]]:
     }
 
 
+def _latest(instance: dg.DagsterInstance, key: str, day: str) -> dg.EventLogRecord | None:
+    """The latest materialization of asset `key`'s partition `day`, if any."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day]), limit=1
+    ).records
+    return records[0] if records else None
+
+
 def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float | None]:
     def ingested_at(source: str, day: str) -> float | None:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(f"raw_{source}"), asset_partitions=[day]),
-            limit=1,
-        ).records
-        return records[0].timestamp if records else None
+        record = _latest(instance, f"raw_{source}", day)
+        return record.timestamp if record else None
 
     return ingested_at
 
 
 def _built(instance: dg.DagsterInstance) -> Callable[[str], bool]:
     def built(day: str) -> bool:
-        if not daily_partitions.has_partition_key(day):
-            return False
-        key = dg.AssetKey(READS_THE_DAY_BEFORE[0])
-        return bool(
-            instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
-            ).records
+        return daily_partitions.has_partition_key(day) and bool(
+            _latest(instance, READS_THE_DAY_BEFORE[0], day)
         )
 
     return built
