@@ -18,6 +18,9 @@ DEV_EVENTS ?= 20000
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PLATFORM_ENV PLATFORM_HOME DAGSTER_HOME
+# The late-data automation's ticks read the event log up to where they started, also when they
+# ask which runs made an update (platform_assets/bench/daemon.py, AUTOMATION_SETTLE).
+export DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS ?= 0.5
 # dbt and the console scripts of the venv, also when it is not activated
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/$(DBT_VENV)/bin:$(PATH)
 

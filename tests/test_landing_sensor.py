@@ -214,3 +214,16 @@ def test_a_corrected_delivery_for_an_earlier_day_brings_the_next_day_up_to_date(
         assert FOLLOW_UP_RUN.items() <= follow_up.tags.items()
         assert follow_up.tags["dagster/priority"] == landing.tags["dagster/priority"]  # after it
         assert follow_up.run_key.endswith(landing.run_key)
+
+
+def test_a_correction_queued_behind_the_next_days_landing_run_is_still_followed(tmp_path):
+    """The next day's landing run was requested on an earlier tick but has not built anything
+    yet: it runs before the correction, on the old data, so the follow-up is needed too."""
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
+    cursor = json.dumps({"~runs": {"2026-03-03": 1}})
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, resources={"lake": lake}, cursor=cursor
+        )
+        landing, follow_up = landing_sensor(context).run_requests
+        assert (landing.partition_key, follow_up.partition_key) == ("2026-03-02", "2026-03-03")

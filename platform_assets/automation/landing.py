@@ -212,7 +212,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         for run in runs
     ]
     by_day = {run.partition: run for run in runs}
-    for day in follow_up_days(list(by_day), _built(context.instance)):
+    # built, or its landing run requested on an earlier tick and maybe still queued: the run
+    # for D then comes after it, and so must D+1's follow-up
+    landed, built = set(state.get(RUNS, {})), _built(context.instance)
+    for day in follow_up_days(list(by_day), lambda day: day in landed or built(day)):
         landing = by_day[(date.fromisoformat(day) - timedelta(days=1)).isoformat()]
         context.log.info(f"{day}: its sessions and features follow {landing.partition}'s run")
         requests.append(

@@ -32,6 +32,12 @@ ACTIVE = [
 ACTIVE_BACKFILLS = {"REQUESTED", "CANCELING", "FAILING"}
 
 
+# Each automation tick reads the event log up to the position it started at, also where it
+# asks which runs made the updates it sees (Dagster's opt-in; without it an update committed
+# during a tick was seen as new but not as a landing run's). The Makefile sets the same.
+AUTOMATION_SETTLE = {"DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS": "0.5"}
+
+
 def _default_signals() -> None:
     # A background process inherits an ignored SIGINT, which the daemon would copy to SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -48,6 +54,7 @@ def platform_environ(platform_home: Path, dagster_home: Path) -> dict[str, str]:
         "DAGSTER_HOME": str(dagster_home),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **AUTOMATION_SETTLE,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
 
