@@ -160,10 +160,14 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
     return ingested_at
 
 
-def _built(instance: dg.DagsterInstance) -> Callable[[str], bool]:
+def _built(instance: dg.DagsterInstance, landed: set[str]) -> Callable[[str], bool]:
+    """Whether a day was built, or its landing run requested on an earlier tick (`landed`):
+    still queued, it runs before this tick's runs, on the old data of the day before."""
+
     def built(day: str) -> bool:
-        return daily_partitions.has_partition_key(day) and bool(
-            _latest(instance, READS_THE_DAY_BEFORE[0], day)
+        return day in landed or (
+            daily_partitions.has_partition_key(day)
+            and _latest(instance, READS_THE_DAY_BEFORE[0], day) is not None
         )
 
     return built
@@ -212,10 +216,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         for run in runs
     ]
     by_day = {run.partition: run for run in runs}
-    # built, or its landing run requested on an earlier tick and maybe still queued: the run
-    # for D then comes after it, and so must D+1's follow-up
-    landed, built = set(state.get(RUNS, {})), _built(context.instance)
-    for day in follow_up_days(list(by_day), lambda day: day in landed or built(day)):
+    built = _built(context.instance, set(state.get(RUNS, {})))
+    for day in follow_up_days(list(by_day), built):
         landing = by_day[(date.fromisoformat(day) - timedelta(days=1)).isoformat()]
         context.log.info(f"{day}: its sessions and features follow {landing.partition}'s run")
         requests.append(
