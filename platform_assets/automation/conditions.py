@@ -26,10 +26,7 @@ def update_within_lateness(
     is exactly how late data reaches clean D-1. Missing upstream partitions do not block
     (tomorrow's delivery may not exist yet)."""
     updated = dg.AutomationCondition.newly_updated()
-    handled = dg.AutomationCondition.newly_requested() | dg.AutomationCondition.initial_evaluation()
-    if late_inputs:
-        handled = (handled | updated).with_label("handled")
-    else:
+    if not late_inputs:
         # per partition, this tick's new updates (executed_with_tags() looks at the asset's
         # latest update, whatever its partition: the automation's run for another day hid that
         # today's came from a landing run)
@@ -37,7 +34,11 @@ def update_within_lateness(
             tag_values=LANDING_RUN
         )
         updated = (updated & ~by_landing_run).with_label("updated, not by a landing run")
-        handled = (handled | updated).with_label("handled, not by a landing run")
+    handled = (
+        dg.AutomationCondition.newly_requested()
+        | dg.AutomationCondition.initial_evaluation()
+        | updated
+    ).with_label("handled")
     input_changed = dg.AutomationCondition.any_deps_match(
         updated | dg.AutomationCondition.will_be_requested()
     ).with_label("an input was updated or will be")
