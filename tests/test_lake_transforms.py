@@ -199,13 +199,11 @@ def test_pii_written_with_escapes_or_in_odd_shapes_is_still_found(tmp_path):
     escaped = '{"\\u0065mail": "Bo@Example.com", "ref": "ad"}'  # the key "email", escaped
     line = json.dumps(event("e", event_type="signup", properties={}))
     line = line.replace('"properties": {}', f'"properties": {escaped}')
-    odd_context = json.dumps(event("c", context="10.9.9.9"))
     odd_properties = json.dumps(event("p", properties="email"))  # not an object: quarantined
-    result = clean_events(tmp_path, {DAY: [line, odd_context, odd_properties]})
+    result = clean_events(tmp_path, {DAY: [line, odd_properties]})
     rows = {row["event_id"]: row for row in result.clean.to_dicts()}
     assert rows["e"]["email_hash"] == keyed_hash(pl.Series(["bo@example.com"]), "k")[0]
     assert json.loads(rows["e"]["properties"]) == {"ref": "ad"}
-    assert rows["c"]["ip_hash"] is None and rows["c"]["email_hash"] is None
     assert result.quarantine["_reason"].to_list() == ["invalid_value:properties"]
     assert "Example.com" not in str(result.clean.to_dicts())
     assert "10.9.9.9" not in str(result.clean.to_dicts())
@@ -233,6 +231,25 @@ def test_a_value_of_the_wrong_json_type_is_quarantined_not_published_as_text(tmp
         "invalid_value:event_time",
         "invalid_value:event_id",
     ]
+
+
+def test_a_context_that_is_not_an_object_is_quarantined_without_its_text(tmp_path):
+    """`context` is read only for the keys taken from it, as a struct: a string, number or
+    array read as an object with no keys, and the row was published as if it had none."""
+    lines = [
+        event("text", context="10.9.9.9"),
+        event("number", context=7),
+        event("list", context=["10.9.9.9"]),
+        event("empty", context={}),
+        event("none", context=None),
+        {k: v for k, v in event("absent").items() if k != "context"},
+        event("other_keys", context={"screen": "small"}),
+        event("ok", context={"ip": "10.1.2.3", "locale": "de"}),
+    ]
+    result = clean_events(tmp_path, {DAY: [json.dumps(line) for line in lines]})
+    assert sorted(result.clean["event_id"]) == ["absent", "empty", "none", "ok", "other_keys"]
+    assert result.quarantine["_reason"].to_list() == ["invalid_value:context"] * 3
+    assert "10.9.9.9" not in str(result.clean.to_dicts())
 
 
 @pytest.mark.parametrize("key", ["k", "a key longer than sha256's 64-byte block " * 2])

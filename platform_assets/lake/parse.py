@@ -151,14 +151,29 @@ def _text(name: str, spec: SourceSpec) -> str:
 
 def _wrong_type_sql(spec: SourceSpec) -> str:
     """SQL for `invalid_value:<field>` naming the first field whose JSON value does not start
-    as the contract requires (`_json_start`), else NULL."""
+    as the contract requires (`_json_start`), or, for an object read as a struct of its keys,
+    is not an object, else NULL."""
+    structs = struct_keys(spec)
     cases = [
-        f"WHEN d.{name} IS NOT NULL AND NOT starts_with(d.{name}::VARCHAR, '{start}') "
+        f"WHEN {_not_an_object_sql(name, structs[name])} THEN 'invalid_value:{name}'"
+        if name in structs
+        else f"WHEN d.{name} IS NOT NULL AND NOT starts_with(d.{name}::VARCHAR, '{start}') "
         f"THEN 'invalid_value:{name}'"
         for name in spec.fields
-        if (start := _json_start(name, spec))
+        if name in structs or (start := _json_start(name, spec))
     ]
     return f"CASE {' '.join(cases)} END" if cases else "NULL"
+
+
+def _not_an_object_sql(name: str, keys: list[str]) -> str:
+    """SQL for whether an object field read as a struct of `keys` held another JSON value: a
+    string, number or array reads as a struct whose keys are all null, so only such rows are
+    parsed again to ask the value's type."""
+    none_of_them = " AND ".join(f'd.{name}."{key}" IS NULL' for key in keys)
+    return (
+        f"d.{name} IS NOT NULL AND {none_of_them} "
+        f"AND json_type(_record, '$.{name}') <> 'OBJECT'"
+    )
 
 
 def struct_keys(spec: SourceSpec) -> dict[str, list[str]]:
