@@ -41,11 +41,19 @@ def orders_as_of(order_history: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 
 def product_categories(events: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
-    """Attach to each product event the category its product had when the event happened."""
+    """Attach to each product event the category its product had when the event happened.
+
+    Both sides are sorted on their time here, so within each product too: polars cannot check
+    that per group and would warn on every run (`check_sortedness=False`)."""
     with_product = events.filter(pl.col("product_id").is_not_null()).sort("event_time")
     versions = products.select("product_id", "category", "valid_from").sort("valid_from")
     return with_product.join_asof(
-        versions, left_on="event_time", right_on="valid_from", by="product_id", strategy="backward"
+        versions,
+        left_on="event_time",
+        right_on="valid_from",
+        by="product_id",
+        strategy="backward",
+        check_sortedness=False,
     )
 
 
