@@ -233,6 +233,35 @@ def test_a_value_of_the_wrong_json_type_is_quarantined_not_published_as_text(tmp
     ]
 
 
+def test_an_email_in_properties_never_reaches_clean_whatever_its_key_or_depth(tmp_path):
+    """Only a key spelled exactly `email` was removed: the same address under `Email`, an
+    escaped `\\u0045MAIL`, `"email "`, one level down or under another key reached clean."""
+    shapes = {
+        "case": '{"Email": "Ana@Leak.io", "ref": "ad"}',
+        "escaped": '{"\\u0045MAIL": "ana@leak.io"}',
+        "spaces": '{" email ": "ana@leak.io"}',
+        "nested": '{"user": {"email": "ana@leak.io", "plan": "pro"}}',
+        "other_key": '{"contact": "write to ana@leak.io", "tags": ["x", "ana@leak.io"]}',
+        "kept": '{"query": "user@home", "method": "email"}',
+    }
+    lines = [
+        json.dumps(event(name, event_type="signup", properties={})).replace(
+            '"properties": {}', f'"properties": {shape}'
+        )
+        for name, shape in shapes.items()
+    ]
+    result = clean_events(tmp_path, {DAY: lines})
+    rows = {r["event_id"]: r for r in result.clean.to_dicts()}
+    assert "leak.io" not in str(result.clean.to_dicts())
+    ana = keyed_hash(pl.Series(["ana@leak.io"]), "k")[0]
+    assert [rows[n]["email_hash"] for n in ("case", "escaped", "spaces")] == [ana] * 3
+    assert [rows[n]["email_hash"] for n in ("nested", "other_key", "kept")] == [None] * 3
+    assert json.loads(rows["case"]["properties"]) == {"ref": "ad"}
+    assert json.loads(rows["nested"]["properties"]) == {"user": {"plan": "pro"}}
+    assert json.loads(rows["other_key"]["properties"]) == {"tags": ["x"]}
+    assert json.loads(rows["kept"]["properties"]) == {"query": "user@home", "method": "email"}
+
+
 def test_a_context_that_is_not_an_object_is_quarantined_without_its_text(tmp_path):
     """`context` is read only for the keys taken from it, as a struct: a string, number or
     array read as an object with no keys, and the row was published as if it had none."""
@@ -254,11 +283,11 @@ def test_a_context_that_is_not_an_object_is_quarantined_without_its_text(tmp_pat
 
 @pytest.mark.parametrize("key", ["k", "a key longer than sha256's 64-byte block " * 2])
 def test_keyed_hash_is_standard_hmac_sha256_of_the_normalised_value(key):
-    values = pl.Series([" Ann@Example.com", None, "10.1.2.3"])
+    values = pl.Series([" Ann@Example.com", None, "10.1.2.3", "", "  "])
     expected = [
         hmac.new(key.encode(), v.strip().lower().encode(), hashlib.sha256).hexdigest()
-        if v
-        else None
+        if v and v.strip()
+        else None  # blank: no hash, or every user without an email would share one
         for v in values
     ]
     assert keyed_hash(values, key).to_list() == expected

@@ -333,7 +333,7 @@ def without_email(properties) -> str:
 def keyed_hash(values: pd.Series, key: str) -> pd.Series:
     """HMAC-SHA256 of each (trimmed, lower-cased) value, as in `lake.transforms.keyed_hash`."""
     secret = key.encode()
-    normalised = values.astype("str").str.strip().str.lower()
+    normalised = values.astype("str").str.strip().str.lower().replace("", pd.NA)
     return normalised.map(
         lambda v: hmac.new(secret, v.encode(), hashlib.sha256).hexdigest(), na_action="ignore"
     ).astype("str")

@@ -197,15 +197,17 @@ def _typed(name: str, dtype: pl.DataType) -> str:
 
 def keyed_hash_sql(key: str, value: str) -> str:
     """SQL for `keyed_hash` of the text `value`: the HMAC-SHA256 (hex) of it trimmed and
-    lower-cased, as sha256(k ^ opad || sha256(k ^ ipad || v))."""
+    lower-cased, as sha256(k ^ opad || sha256(k ^ ipad || v)); NULL for a blank one."""
     secret = key.encode()
     if len(secret) > 64:
         secret = hashlib.sha256(secret).digest()
     secret = secret.ljust(64, b"\0")
     ipad = bytes(b ^ 0x36 for b in secret).hex()
     opad = bytes(b ^ 0x5C for b in secret).hex()
-    normalised = f"encode(lower(trim({value}, {_quote(WHITESPACE)})))"
-    return f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || {normalised})))"
+    trimmed = f"trim({value}, {_quote(WHITESPACE)})"
+    inner = f"unhex(sha256(unhex('{ipad}') || encode(lower({trimmed}))))"
+    digest = f"sha256(unhex('{opad}') || {inner})"
+    return f"CASE WHEN {trimmed} <> '' THEN {digest} END"
 
 
 def _pii_maps(con, spec: SourceSpec, owned: str, key: str) -> None:

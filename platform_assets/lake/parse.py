@@ -3,6 +3,7 @@ typed gets a `_reason` naming the rule it broke. Nothing is dropped here."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import duckdb
@@ -18,7 +19,11 @@ def parse_raw(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
     """Typed columns of `spec.typed_columns`, the raw meta columns, and `_reason` (null = ok).
 
     A JSON object dropped for PII (`context`) is not among them: only the keys taken from it."""
-    text = _decode_json(raw, spec) if spec.format == "jsonl" else _csv_text(raw, spec)
+    text = (
+        scrub_objects(_decode_json(raw, spec), spec)
+        if spec.format == "jsonl"
+        else _csv_text(raw, spec)
+    )
     casts = {
         name: _cast(name, dtype)
         for name, dtype in spec.typed_columns.items()
@@ -120,6 +125,65 @@ def _decode_sql(spec: SourceSpec, *, checked: bool) -> str:
     """
 
 
+def scrub_objects(decoded: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
+    """What DuckDB's scrub (`scrubbed_sql`: the key exactly as named, at the top level) leaves
+    of PII in the object fields of `spec.json_scrub`: a key named in another case or with
+    spaces (`"Email"`, `" email"`), one level down or deeper, and any text that holds an email
+    address, under whatever key, are removed; a top-level key found so fills its extracted
+    column (`email`) if DuckDB found none. Only objects whose text names a key (in any case) or
+    holds an `@` are parsed again, in Python: about 0.1% of the events, the signups."""
+    for field, keys in spec.json_scrub.items():
+        if field not in decoded.columns:
+            continue
+        text = decoded.get_column(field)
+        candidates = text.str.contains_any([*keys, "@"], ascii_case_insensitive=True)
+        rows = candidates.fill_null(False).arg_true()
+        if rows.len() == 0:
+            continue
+        scrubbed = [_scrubbed(value, keys) for value in text.gather(rows)]
+        columns = [decoded.get_column(field).scatter(rows, [kept for kept, _ in scrubbed])]
+        for column, (source, path) in spec.json_extract.items():
+            if source == field and _key(path) in keys:
+                found = pl.Series([found.get(_key(path)) for _, found in scrubbed], dtype=pl.Utf8)
+                extracted = decoded.get_column(column)
+                columns.append(extracted.scatter(rows, extracted.gather(rows).fill_null(found)))
+        decoded = decoded.with_columns(columns)
+    return decoded
+
+
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _scrubbed(text: str, keys: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """A JSON text without its members named one of `keys` (in any case, spaces around) at any
+    depth, nor any text holding an email address; and the text of each such key found at the
+    top level (the first one)."""
+    value = json.loads(text)
+    found: dict[str, str] = {}
+    if isinstance(value, dict):
+        for name, member in value.items():
+            key = name.strip().lower()
+            if key in keys and isinstance(member, str) and key not in found:
+                found[key] = member
+    return json.dumps(_without(value, keys), ensure_ascii=False, separators=(",", ":")), found
+
+
+def _without(value, keys: tuple[str, ...]):
+    if isinstance(value, dict):
+        return {
+            name: _without(member, keys)
+            for name, member in value.items()
+            if name.strip().lower() not in keys and not _holds_email(member)
+        }
+    if isinstance(value, list):
+        return [_without(member, keys) for member in value if not _holds_email(member)]
+    return value
+
+
+def _holds_email(value) -> bool:
+    return isinstance(value, str) and EMAIL_ADDRESS.search(value) is not None
+
+
 def _json_start(name: str, spec: SourceSpec) -> str | None:
     """How the contract requires a field's JSON value to start: `{` for an object field, `"`
     for a text field; None where any type is taken (a number or boolean field, checked by its
@@ -170,10 +234,7 @@ def _not_an_object_sql(name: str, keys: list[str]) -> str:
     string, number or array reads as a struct whose keys are all null, so only such rows are
     parsed again to ask the value's type."""
     none_of_them = " AND ".join(f'd.{name}."{key}" IS NULL' for key in keys)
-    return (
-        f"d.{name} IS NOT NULL AND {none_of_them} "
-        f"AND json_type(_record, '$.{name}') <> 'OBJECT'"
-    )
+    return f"d.{name} IS NOT NULL AND {none_of_them} AND json_type(_record, '$.{name}') <> 'OBJECT'"
 
 
 def struct_keys(spec: SourceSpec) -> dict[str, list[str]]:

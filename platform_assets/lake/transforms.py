@@ -75,8 +75,10 @@ def assign_partition(
 
 
 def keyed_hash(values: pl.Series, key: str) -> pl.Series:
-    """HMAC-SHA256 of each (trimmed, lower-cased) value: a stable join key that hides the value."""
+    """HMAC-SHA256 of each (trimmed, lower-cased) value: a stable join key that hides the value.
+    A blank value has no hash (null): a hash of "" would join every user without an email."""
     normalised = values.str.strip_chars().str.to_lowercase()
+    normalised = pl.select(pl.when(normalised != "").then(normalised)).to_series()
     uniques = normalised.drop_nulls().unique()
     digests = hmac_sha256(uniques, key)
     return normalised.replace_strict(uniques, digests, default=None, return_dtype=pl.Utf8)
