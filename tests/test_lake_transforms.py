@@ -483,6 +483,96 @@ def test_a_csv_that_is_only_a_byte_order_mark_is_an_empty_file(tmp_path):
     assert result.clean["order_id"].to_list() == ["o1"] and result.quarantine.height == 0
 
 
+RAGGED = ROW.format(9) + ",extra"  # sends a file to the row-by-row reader
+
+
+@pytest.mark.parametrize("reader", ["polars", "row by row"])
+@pytest.mark.parametrize(
+    ("text", "clean", "rejected"),
+    [
+        # a lone \r (classic Mac): polars read the rows as header names, and they were lost
+        (f"{CSV_HEADER}\r{ROW.format(1)}\r{ROW.format(2)}\r", ["o1", "o2"], []),
+        (f"{CSV_HEADER}\r{ROW.format(1)}\n{ROW.format(2)}\n", ["o1", "o2"], []),
+        # an empty field is null whichever reader reads it (the row-by-row one published "")
+        (
+            f"{CSV_HEADER}\n{ROW.format(1)}\n,,paid,1,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z\n"
+            f'"",u1,paid,1,EUR,2026-03-02T10:00:00Z,2026-03-02T10:00:00Z\n',
+            ["o1"],
+            [
+                (3, "check_failed:order_id:not_nullable; check_failed:user_id:not_nullable"),
+                (4, "check_failed:order_id:not_nullable"),
+            ],
+        ),
+        # a short row or a blank line: polars filled it with nulls, a row like any other
+        (
+            f"{CSV_HEADER}\n{ROW.format(1)}\no2,u1,paid\n\n{ROW.format(3)}\n",
+            ["o1", "o3"],
+            [(3, "malformed_csv_row"), (4, "empty_line")],
+        ),
+    ],
+)
+def test_both_csv_readers_read_a_file_alike(tmp_path, reader, text, clean, rejected):
+    end = "\r" if text.endswith("\r") else "\n"
+    result = orders(tmp_path, text + (RAGGED + end if reader == "row by row" else ""))
+    assert result.clean["order_id"].to_list() == clean
+    ragged = [(len(text.splitlines()) + 1, "malformed_csv_row")] if reader == "row by row" else []
+    assert reasons(result) == rejected + ragged
+
+
+@pytest.mark.parametrize("reader", ["polars", "row by row"])
+def test_a_csv_naming_a_column_twice_has_every_row_quarantined(tmp_path, reader):
+    """Which `amount` won depended on the reader (the first, or the last with a ragged row)."""
+    text = f"{CSV_HEADER},amount\n{ROW.format(1)},999\n" + (RAGGED if reader != "polars" else "")
+    result = orders(tmp_path, text)
+    assert result.clean.height == 0
+    assert set(result.quarantine["_reason"]) == {"duplicate_column: amount"}
+    assert "999" in result.quarantine["_record"][0]
+
+
+@pytest.mark.parametrize("reader", ["polars", "row by row"])
+def test_delivered_columns_named_like_the_platforms_are_kept_renamed(tmp_path, reader):
+    """A delivered `_row` crashed the partition; `_error` became the rows' `_reason`."""
+    header = f"{CSV_HEADER},_row,_error,_record"
+    text = f"{header}\n{ROW.format(1)},r,e,x\n" + (RAGGED + ",,\n" if reader != "polars" else "")
+    folder = tmp_path / DAY.isoformat()
+    folder.mkdir()
+    (folder / "orders.csv").write_text(text)
+    raw = read_delivery([folder / "orders.csv"], SOURCES["orders"], DAY, INGESTED)
+    assert raw.row(0, named=True) | {"delivered_row": "r", "delivered_error": "e"} == raw.row(
+        0, named=True
+    )
+    assert raw.row(0, named=True)["delivered_record"] == "x"
+    result = clean_partition(raw, SOURCES["orders"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean["order_id"].to_list()[:1] == ["o1"]
+
+
+def test_a_gzip_file_padded_with_nul_bytes_is_read_whole(tmp_path):
+    """Block-padded transfers leave NULs after the gzip stream: gzip reads the file, polars
+    refused it, and the whole delivery's raw step failed."""
+    folder = tmp_path / DAY.isoformat()
+    other = deliver(folder, "a.jsonl", [json.dumps(event("other"))])
+    padded = deliver(folder, "b.jsonl.gz", [json.dumps(event(e)) for e in "xy"], gz=True)
+    padded.write_bytes(padded.read_bytes() + b"\0" * 16)
+    raw = read_delivery([other, padded], SOURCES["app_events"], DAY, INGESTED)
+    result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean["event_id"].to_list() == ["other", "x", "y"]
+    assert result.quarantine.height == 0
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_json_lines_file_starting_with_a_byte_order_mark_keeps_its_first_record(tmp_path, gz):
+    folder = tmp_path / DAY.isoformat()
+    lines = ["\ufeff" + json.dumps(event("first")), json.dumps(event("second"))]
+    raw = read_delivery(
+        [deliver(folder, "e.jsonl.gz" if gz else "e.jsonl", lines, gz=gz)],
+        SOURCES["app_events"],
+        DAY,
+        INGESTED,
+    )
+    result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
+    assert result.clean["event_id"].to_list() == ["first", "second"]
+
+
 BOM_AND_RAGGED = f"\ufeff{CSV_HEADER}\n{ROW.format(1)}\n{ROW.format(2)},extra\n"
 
 

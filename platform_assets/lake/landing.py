@@ -17,6 +17,7 @@ import json
 import re
 import tempfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,6 +35,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # a bad header gzip.BadGzipFile (an OSError).
 UNREADABLE = (OSError, EOFError, zlib.error)
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what `surrogateescape` makes of a byte that is not UTF-8
+LONE_CR = re.compile(rb"\r(?!\n)")  # a classic-Mac line end: polars' CSV reader keeps it
+DUPLICATED = re.compile(r"^(.+)_duplicated_\d+$")  # polars' name for a header's second `x`
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ def _despite_unreadable_files(files: list[Path], spec: SourceSpec, read):
     }
     try:
         return read(not_gzip)
-    except (pl.exceptions.ComputeError, *UNREADABLE):
+    except (pl.exceptions.ComputeError, *UNREADABLE) as exc:
+        exc.add_note(f"reading the delivery {', '.join(str(path) for path in files)}")
         with tempfile.TemporaryDirectory(prefix="salvaged-") as scratch:
             unreadable = {
                 path: problem
@@ -143,17 +147,27 @@ def _fake_gz(path: Path) -> bool:
 
 
 def _salvaged(path: Path, spec: SourceSpec, copy: Path) -> Salvaged | None:
-    """What can be read of a JSON-lines file, line by line, or None if it has no damage: a
-    first pass only looks; a damaged file is then copied, its bad lines left empty. (CSV files
-    are read eagerly, with their own error rows.)"""
+    """What can be read of a JSON-lines file, line by line, or None if it has no damage and
+    polars reads it: a first pass only looks; a damaged file is then copied, its bad lines left
+    empty. (CSV files are read eagerly, with their own error rows.)"""
     if spec.format != "jsonl":
         return None
     bad_lines, rest_error = _damage(path)
-    if not bad_lines and rest_error is None:
+    if not bad_lines and rest_error is None and _polars_reads(path):
         return None
     with copy.open("wb") as out:
         _damage(path, out)
     return Salvaged(copy, bad_lines, rest_error)
+
+
+def _polars_reads(path: Path) -> bool:
+    """Whether polars reads the file's lines: it refuses some that gzip itself reads, such as
+    a gzip stream followed by NUL bytes (block padding); those are read through a copy."""
+    try:
+        pl.scan_lines(path).select(pl.len()).collect()
+    except (pl.exceptions.ComputeError, *UNREADABLE):
+        return False
+    return True
 
 
 def _damage(path: Path, out: BinaryIO | None = None) -> tuple[dict[int, str], str | None]:
@@ -231,13 +245,27 @@ def _read_bytes(path: Path) -> bytes:
 
 def _scan_jsonl(path: Path, spec: SourceSpec) -> pl.LazyFrame:
     """One row per line (gzip is decompressed, a final newline ends the last line, `\\r` is
-    stripped), read lazily."""
+    stripped, a UTF-8 byte order mark before the first line too), read lazily."""
     lines = pl.scan_lines(path, name="_record", row_index_name="_line_number", row_index_offset=1)
+    if _starts_with_bom(path):
+        first = pl.col("_line_number") == 1
+        lines = lines.with_columns(
+            pl.when(first).then(pl.col("_record").str.strip_prefix("\ufeff")).otherwise("_record")
+        )
     return lines.with_columns(
         pl.col("_line_number").cast(pl.Int64),
         pl.lit(str(path)).alias("_source_file"),
         pl.lit(None, pl.Utf8).alias("_error"),
     )
+
+
+def _starts_with_bom(path: Path) -> bool:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as source:
+            return source.read(len(UTF8_BOM)) == UTF8_BOM
+    except UNREADABLE:
+        return False
 
 
 def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
@@ -249,7 +277,12 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
     if frame.width == 0:
         return _empty(spec)
     missing = [c for c in spec.fields if c not in frame.columns]
-    error = f"missing_required_column: {', '.join(missing)}" if missing else None
+    twice = [m[1] for c in frame.columns if (m := DUPLICATED.match(c)) and m[1] in frame.columns]
+    error = None  # marks every row: which of two `amount` columns is the amount?
+    if missing:
+        error = f"missing_required_column: {', '.join(missing)}"
+    elif twice:
+        error = f"duplicate_column: {', '.join(dict.fromkeys(twice))}"
     row_error = pl.col("_error") if "_error" in frame.columns else pl.lit(None, pl.Utf8)
     return frame.with_columns(
         pl.lit(str(path)).alias("_source_file"),
@@ -258,17 +291,24 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
 
 
 def _parse_csv(data: bytes) -> pl.DataFrame:
-    """All columns as text; falls back to the csv module to isolate ragged rows."""
+    """All columns as text, empty fields null. polars reads a regular file; the csv module
+    reads the rest row by row, to isolate ragged rows: a row with too many fields (polars
+    fails), too few or none (polars fills them with nulls: the last column has one), and
+    files whose lines end in a lone `\\r` (polars would read the rows as header names)."""
     if not data.removeprefix(UTF8_BOM).strip():  # empty, or a BOM alone (an empty Excel sheet)
         return pl.DataFrame()
-    try:
-        frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
-        return frame.with_columns(
-            pl.int_range(2, frame.height + 2).cast(pl.Int64).alias("_line_number")
-        )
-    except pl.exceptions.ComputeError:
-        text = data.removeprefix(UTF8_BOM).decode("utf-8", "surrogateescape")
-        return _parse_csv_slowly(io.StringIO(text).readlines())
+    if not LONE_CR.search(data):
+        try:
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+        except pl.exceptions.ComputeError:
+            pass
+        else:
+            if frame.width and not frame.get_column(frame.columns[-1]).has_nulls():
+                lines = pl.int_range(2, frame.height + 2).cast(pl.Int64).alias("_line_number")
+                frame = frame.rename({c: f"delivered{c}" for c in frame.columns if c[0] == "_"})
+                return frame.with_columns(pl.all().replace("", None), lines)
+    text = data.removeprefix(UTF8_BOM).decode("utf-8", "surrogateescape")
+    return _parse_csv_slowly(io.StringIO(text, newline="").readlines())
 
 
 def _parse_csv_slowly(lines: list[str]) -> pl.DataFrame:
@@ -282,17 +322,31 @@ def _parse_csv_slowly(lines: list[str]) -> pl.DataFrame:
         raise csv.Error(f"its header cannot be read as CSV: {text[:200]!r}")
     if NOT_UTF8.search(text):
         raise UnicodeError("its header is not UTF-8")
+    header = _column_names(header)
     records = []
     for number, (row, text) in enumerate(_csv_rows(lines, width=len(header), start=1), start=2):
         if NOT_UTF8.search(text):
             escaped = _escaped(text.encode("utf-8", "surrogateescape"))
             records.append({"_record": escaped, "_error": BAD_ENCODING, "_line_number": number})
+        elif not text.strip():
+            records.append({"_record": text, "_error": "empty_line", "_line_number": number})
         elif row is not None and len(row) == len(header):
-            records.append({**dict(zip(header, row, strict=True)), "_line_number": number})
+            values = [value or None for value in row]  # empty is null, as polars reads it
+            records.append({**dict(zip(header, values, strict=True)), "_line_number": number})
         else:  # ragged or unreadable: kept verbatim and flagged for quarantine
             records.append({"_record": text, "_line_number": number})
     schema = {c: pl.Utf8 for c in [*header, "_record", "_error"]} | {"_line_number": pl.Int64}
     return pl.DataFrame(records, schema=schema)
+
+
+def _column_names(header: list[str]) -> list[str]:
+    """Header names as polars makes them (a second `x` is `x_duplicated_0`), and a delivered
+    name of the platform's own kind (`_error`) as `delivered_error`."""
+    names, seen = [], Counter()
+    for name in header:
+        names.append(f"{name}_duplicated_{seen[name] - 1}" if seen[name] else name)
+        seen[name] += 1
+    return [f"delivered{n}" if n[0] == "_" else n for n in names]
 
 
 def _csv_rows(
