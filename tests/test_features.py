@@ -30,17 +30,18 @@ def events(rows: list[tuple]) -> pl.DataFrame:
 
 ORDERS = pl.DataFrame(
     [
-        ("o1", "u1", "paid", 30.0, ts(5), ts(5)),
-        ("o1", "u1", "refunded", 30.0, ts(5), ts(11)),  # refunded only after D
-        ("o2", "u1", "paid", 10.0, ts(9), ts(9)),
-        ("o3", "u1", "paid", 99.0, ts(11), ts(11)),  # placed after D
-        ("o4", "u1", "cancelled", 50.0, ts(2), ts(3)),
+        ("o1", "u1", "paid", 30.0, "EUR", ts(5), ts(5)),
+        ("o1", "u1", "refunded", 30.0, "EUR", ts(5), ts(11)),  # refunded only after D
+        ("o2", "u1", "paid", 10.0, "EUR", ts(9), ts(9)),
+        ("o3", "u1", "paid", 99.0, "EUR", ts(11), ts(11)),  # placed after D
+        ("o4", "u1", "cancelled", 50.0, "EUR", ts(2), ts(3)),
     ],
     schema={
         "order_id": pl.Utf8,
         "user_id": pl.Utf8,
         "status": pl.Utf8,
         "amount": pl.Float64,
+        "currency": pl.Utf8,
         "created_at": pl.Datetime("us", "UTC"),
         "updated_at": pl.Datetime("us", "UTC"),
     },
@@ -115,6 +116,41 @@ def test_orders_are_taken_in_the_state_they_had_at_the_cutoff():
     assert row["revenue_total"] == 40.0
     assert row["avg_order_value"] == 20.0
     assert row["days_since_last_order"] == 1
+
+
+def orders(rows: list[tuple]) -> pl.DataFrame:
+    """Live orders of u1 as (order_id, amount, currency, day), each placed and last updated
+    that day."""
+    return pl.DataFrame(
+        [
+            (oid, "u1", "paid", amount, currency, ts(day), ts(day))
+            for oid, amount, currency, day in rows
+        ],
+        schema=ORDERS.schema,
+        orient="row",
+    )
+
+
+def test_money_is_summed_only_in_the_currency_of_most_of_the_users_orders():
+    """10 EUR and 1000 JPY are not 1010 of anything: amounts are never converted."""
+    mixed = orders([("a", 10.0, "EUR", 2), ("b", 30.0, "EUR", 9), ("c", 1000.0, "JPY", 9)])
+    row = features_of(user_features(HISTORY, mixed, PRODUCTS, users(), D))
+    assert row["main_currency"] == "EUR"
+    assert (row["orders_total"], row["orders_28d"]) == (3, 3)  # every live order is counted
+    assert (row["revenue_total"], row["revenue_28d"], row["avg_order_value"]) == (40.0, 40.0, 20.0)
+
+
+def test_a_tie_between_currencies_goes_to_the_first_code_whatever_the_row_order():
+    rows = [("a", 1000.0, "JPY", 2), ("b", 10.0, "EUR", 9)]
+    for ordered in (rows, rows[::-1]):
+        row = features_of(user_features(HISTORY, orders(ordered), PRODUCTS, users(), D))
+        assert (row["main_currency"], row["revenue_total"]) == ("EUR", 10.0)
+
+
+def test_a_user_without_orders_has_no_main_currency():
+    row = features_of(user_features(HISTORY, ORDERS.clear(), PRODUCTS, users(), D))
+    assert row["main_currency"] is None
+    assert row["revenue_total"] == 0.0
 
 
 def test_cart_abandonment_counts_carted_sessions_without_purchase():

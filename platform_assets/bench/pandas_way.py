@@ -553,18 +553,29 @@ def monetary(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     live = known[(known["created_at"] < cutoff) & known["status"].isin(LIVE_STATUSES)]
     live = live.assign(amount=live["amount"].round(2))  # DECIMAL(18, 2) per row, as stg_orders
     in_28 = live["created_at"] >= cutoff - LOOKBACK
+    main = main_currency(live)
+    in_main = live["currency"] == live["user_id"].map(main)
+    money = live["amount"].where(in_main)  # amounts in other currencies are never added in
     return (
-        live.assign(in_28=in_28, amount_28=live["amount"].where(in_28))
+        live.assign(in_28=in_28, money=money, money_28=money.where(in_28))
         .groupby("user_id")
         .agg(
             orders_total=("order_id", "size"),
             orders_28d=("in_28", "sum"),
-            revenue_total=("amount", "sum"),
-            revenue_28d=("amount_28", "sum"),
-            avg_order_value=("amount", "mean"),
+            revenue_total=("money", "sum"),
+            revenue_28d=("money_28", "sum"),
+            avg_order_value=("money", "mean"),
             last_order=("created_at", "max"),
         )
+        .assign(main_currency=main)
     )
+
+
+def main_currency(live: pd.DataFrame) -> pd.Series:
+    """Each user's most frequent order currency; ties go to the code first in order."""
+    counts = live.groupby(["user_id", "currency"]).size().rename("n").reset_index()
+    ranked = counts.sort_values(["user_id", "n", "currency"], ascending=[True, False, True])
+    return ranked.drop_duplicates("user_id").set_index("user_id")["currency"]
 
 
 def cart_abandonment(events: pd.DataFrame) -> pd.Series:

@@ -37,7 +37,8 @@ from platform_assets.partitions import (
 from platform_assets.policies import IO_RETRY
 from platform_assets.resources import LakeStorage
 
-FEATURES_CODE_VERSION = "3"  # 2: recency looks back 28 days; 3: no rate or category filled with 0
+# 2: recency looks back 28 days; 3: no rate or category filled with 0; 4: money in one currency
+FEATURES_CODE_VERSION = "4"
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # A feature row as of X reads the events of the 28 days up to X (orders and the catalog up to X):
 # a change to any of those days (late data) makes it stale, and the late-data automation
@@ -70,7 +71,9 @@ USERS_SQL = f"""
     group_name="ml_features",
     description="One row per user per `as_of_date`, computed only from data known by the end "
     "of that day: recency/frequency/monetary, events and sessions over 7 and 28 days, cart "
-    "abandonment, favourite category, country, days since signup. Event features look back "
+    "abandonment, favourite category, country, days since signup. Revenue and the average "
+    "order value are in `main_currency` (the currency of most of the user's live orders; "
+    "amounts are never converted) and count only its orders. Event features look back "
     "28 days (no event in them: `days_since_last_event` is null). Counts and sums are 0 "
     "without activity; with nothing to measure, the abandonment rate, average order value and "
     "favourite category are null. Written to DuckDB "
@@ -95,7 +98,7 @@ def user_features_asset(
     with scratch_folder(lake.lake_root, "user_features") as parts_dir:
         with duckdb.get_connection() as con:
             parts = _write_shard_parts(con, lake, days, parts_dir)
-            _replace_days(con, [p for day in days for p in parts[day]], days)
+            replace_days(con, [p for day in days for p in parts[day]], days)
         # The warehouse first, then the offline store: if publishing fails, a retry of the
         # step writes both again.
         shards = len(parts[days[0]])
@@ -159,7 +162,7 @@ def query(con, sql: str, params: list | None = None) -> pl.DataFrame:
     return to_polars(con.sql(sql, params=params))
 
 
-def _replace_days(con, parts: list[Path], days: list) -> None:
+def replace_days(con, parts: list[Path], days: list) -> None:
     """Idempotent write: the days' rows are replaced by the parts' rows, in one transaction."""
     files = [str(p) for p in parts]
     con.execute("CREATE SCHEMA IF NOT EXISTS features")
@@ -167,12 +170,22 @@ def _replace_days(con, parts: list[Path], days: list) -> None:
         "CREATE TABLE IF NOT EXISTS features.user_features AS FROM read_parquet(?) LIMIT 0",
         [files],
     )
+    for column, kind in _new_columns(con, files):  # a feature added since the table was made
+        con.execute(f'ALTER TABLE features.user_features ADD COLUMN "{column}" {kind}')
     con.execute("BEGIN")
     con.execute(
         "DELETE FROM features.user_features WHERE as_of_date BETWEEN ? AND ?", [days[0], days[-1]]
     )
     con.execute("INSERT INTO features.user_features BY NAME FROM read_parquet(?)", [files])
     con.execute("COMMIT")
+
+
+def _new_columns(con, files: list[str]) -> list[tuple[str, str]]:
+    """(name, type) of the parts' columns that `features.user_features` lacks. Rows written
+    before a column existed keep it null until their days are materialized again."""
+    table = {row[0] for row in con.sql("DESCRIBE features.user_features").fetchall()}
+    parts = con.sql("DESCRIBE FROM read_parquet(?)", params=[files]).fetchall()
+    return [(name, kind) for name, kind, *_ in parts if name not in table]
 
 
 class TrainingSetConfig(dg.Config):

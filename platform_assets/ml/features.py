@@ -65,7 +65,8 @@ def user_features(
     as_of: date,
 ) -> pl.DataFrame:
     """One row per known user as of `as_of`: RFM, activity over 7/28 days, cart abandonment,
-    favourite category, country and days since signup.
+    favourite category, country and days since signup. Revenue and the average order value are
+    in `main_currency`, the currency of most of the user's live orders, and count only those.
 
     Event features look back 28 days, recency included (`days_since_last_event` is null for
     a user with no event in them): a row never depends on how many older events the caller
@@ -127,6 +128,7 @@ FEATURE_COLUMNS = [
     "sessions_28d",
     "orders_28d",
     "orders_total",
+    "main_currency",
     "revenue_28d",
     "revenue_total",
     "avg_order_value",
@@ -135,7 +137,7 @@ FEATURE_COLUMNS = [
 ]
 
 
-def _activity(last_28: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+def _activity(last_28: pl.LazyFrame, cutoff: datetime) -> pl.LazyFrame:
     in_7 = pl.col("event_time") >= cutoff - timedelta(days=7)
     return last_28.group_by("user_id").agg(
         pl.len().cast(pl.Int64).alias("events_28d"),
@@ -145,25 +147,44 @@ def _activity(last_28: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     )
 
 
-def _recency(past: pl.DataFrame) -> pl.DataFrame:
+def _recency(past: pl.LazyFrame) -> pl.LazyFrame:
     return past.group_by("user_id").agg(
         pl.col("event_time").max().dt.date().alias("last_event_date")
     )
 
 
-def _monetary(live: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+def _monetary(live: pl.LazyFrame, cutoff: datetime) -> pl.LazyFrame:
+    """Order counts over every live order; money in the user's main currency only (amounts
+    are never converted, as in `fct_daily_revenue`: 10 EUR and 1000 JPY are not 1010)."""
     in_28 = pl.col("created_at") >= cutoff - timedelta(days=28)
-    return live.group_by("user_id").agg(
-        pl.len().cast(pl.Int64).alias("orders_total"),
-        in_28.sum().cast(pl.Int64).alias("orders_28d"),
-        pl.col("amount").sum().alias("revenue_total"),
-        pl.col("amount").filter(in_28).sum().alias("revenue_28d"),
-        pl.col("amount").mean().alias("avg_order_value"),
-        pl.col("created_at").max().dt.date().alias("last_order_date"),
+    in_main = pl.col("currency") == pl.col("main_currency")
+    return (
+        live.join(_main_currency(live), on="user_id")
+        .group_by("user_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("orders_total"),
+            in_28.sum().cast(pl.Int64).alias("orders_28d"),
+            pl.col("main_currency").first(),
+            pl.col("amount").filter(in_main).sum().alias("revenue_total"),
+            pl.col("amount").filter(in_main & in_28).sum().alias("revenue_28d"),
+            pl.col("amount").filter(in_main).mean().alias("avg_order_value"),
+            pl.col("created_at").max().dt.date().alias("last_order_date"),
+        )
     )
 
 
-def _cart_abandonment(last_28: pl.DataFrame) -> pl.DataFrame:
+def _main_currency(live: pl.LazyFrame) -> pl.LazyFrame:
+    """The currency of most of each user's live orders; ties go to the code first in order."""
+    counted = live.group_by("user_id", "currency").len()
+    return counted.group_by("user_id").agg(
+        pl.col("currency")
+        .sort_by("len", "currency", descending=[True, False])
+        .first()
+        .alias("main_currency")
+    )
+
+
+def _cart_abandonment(last_28: pl.LazyFrame) -> pl.LazyFrame:
     """Share of the user's sessions with an add-to-cart that ended without a purchase."""
     sessions = last_28.group_by("user_id", "session_key").agg(
         (pl.col("event_type") == "add_to_cart").any().alias("carted"),
@@ -175,7 +196,7 @@ def _cart_abandonment(last_28: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _favourite_category(product_events: pl.DataFrame) -> pl.DataFrame:
+def _favourite_category(product_events: pl.LazyFrame) -> pl.LazyFrame:
     """The category of most product views/carts/purchases; ties go to the name first in order."""
     counted = (
         product_events.filter(pl.col("event_type").is_in(CATEGORY_EVENTS))
