@@ -175,6 +175,17 @@ def test_offsets_are_normalised_to_utc_before_choosing_the_day(tmp_path):
     ]
 
 
+def test_a_leap_second_stays_in_its_minute_and_day(tmp_path):
+    """23:59:60 (RFC 3339 allows it) is the minute's last microsecond, not the next day."""
+    lines = [
+        json.dumps(event("leap", when="2026-03-02T23:59:60Z")),
+        json.dumps(event("local", when="2026-03-03T00:59:60.5+01:00")),
+    ]
+    result = clean_events(tmp_path, {DAY: lines})
+    last = datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=UTC)
+    assert result.clean.get_column("event_time").to_list() == [last, last]
+
+
 def test_redelivered_file_keeps_the_first_received_copy(tmp_path):
     lines = [json.dumps(event("a")), json.dumps(event("b"))]
     result = clean_events(tmp_path, {DAY: lines, date(2026, 3, 3): lines})

@@ -40,7 +40,7 @@ from platform_assets.bench.checksums import (
     revenue_section,
     user_features_section,
 )
-from platform_assets.lake.parse import TRUE_FALSE
+from platform_assets.lake.parse import LEAP_SECOND, TRUE_FALSE
 from platform_assets.lake.quality import CURRENCY, PRODUCT_EVENTS
 from platform_assets.ml.features import (
     CATEGORY_EVENTS,
@@ -302,7 +302,9 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def to_utc(values: pd.Series) -> pd.Series:
-    """ISO 8601 text (any offset) -> UTC timestamps (NaT when it does not parse)."""
+    """ISO 8601 text (any offset) -> UTC timestamps (NaT when it does not parse); a leap
+    second is its minute's last microsecond, as in the platform."""
+    values = values.str.replace(LEAP_SECOND, r"\g<1>:59.999999", regex=True)
     parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
     return parsed.dt.as_unit("us")
 

@@ -13,6 +13,10 @@ from platform_assets.frames import scratch_duckdb
 from platform_assets.sources.specs import SourceSpec
 
 TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+# A leap second (RFC 3339 allows `23:59:60`) is read as the minute's last microsecond: parsed
+# as is it rolls over into the next minute, and at midnight into the next day's partition.
+LEAP_SECOND = r"(T\d{2}:\d{2}):60(?:\.\d*)?"
+LAST_MICROSECOND = "${1}:59.999999"
 
 
 def parse_raw(raw: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
@@ -49,7 +53,9 @@ def _cast(name: str, dtype: pl.DataType) -> pl.Expr:
             TRUE_FALSE, default=None, return_dtype=pl.Boolean
         )
     if isinstance(dtype, pl.Datetime):
-        return col.str.to_datetime("%+", time_unit="us", time_zone="UTC", strict=False)
+        leap = col.str.contains(":60", literal=True)  # a literal test: the regex runs rarely
+        text = pl.when(leap).then(col.str.replace(LEAP_SECOND, LAST_MICROSECOND)).otherwise(col)
+        return text.str.to_datetime("%+", time_unit="us", time_zone="UTC", strict=False)
     return col
 
 
