@@ -13,9 +13,12 @@ from platform_assets.automation.landing import (
     follow_up_days,
     landing_sensor,
     plan_landing_runs,
+    unread_files,
 )
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
+from platform_assets.sources.assets import unmatched_files
+from platform_assets.sources.specs import SOURCES
 
 OLD = 1_000_000_000 * 1_000_000_000  # mtime_ns well in the past
 NOW = time.time()
@@ -148,6 +151,48 @@ def test_the_cursor_remembers_folders_warned_about_so_the_warning_is_not_repeate
         )
         second = landing_sensor(context)
         assert second.run_requests == [] and second.cursor == first.cursor
+
+
+def deliver(landing, *paths: str) -> None:
+    """Settled files (modified a minute ago) at `paths` under the landing root."""
+    for path in paths:
+        file = landing / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text("order_id,user_id\n")
+        os.utime(file, (NOW - 60, NOW - 60))
+
+
+STRAYS = [
+    "app_events/2026-03-02/events.json",  # not *.jsonl
+    "order/2026-03-02/orders.csv",  # no source named order
+    "orders/2026-03-02/orders.CSV",  # patterns are case-sensitive
+    "orders/orders.csv",  # outside a delivery-day folder
+    "products/2026-03-02/catalog.csv",  # the catalog is products.csv
+]
+
+
+def test_files_no_run_reads_are_listed_and_hidden_uploads_are_not(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, *STRAYS, "orders/2026-03-02/orders.csv", "app_events/2026-03-02/.a.jsonl.part")
+    assert unread_files(str(landing)) == STRAYS
+    assert unmatched_files(str(landing), SOURCES["orders"]) == [
+        "2026-03-02/orders.CSV",
+        "orders.csv",
+    ]
+
+
+def test_the_sensor_warns_once_about_files_it_will_not_read(tmp_path):
+    deliver(tmp_path / "landing", *STRAYS, "orders/2026-03-02/orders.csv")
+    lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
+        [request] = first.run_requests  # the day's readable file still runs
+        assert request.partition_key == "2026-03-02"
+        assert json.loads(first.cursor)["~unread"] == STRAYS
+        context = dg.build_sensor_context(
+            instance=instance, resources={"lake": lake}, cursor=first.cursor
+        )
+        assert landing_sensor(context).cursor == first.cursor
 
 
 def test_a_day_still_being_delivered_waits_whole_then_runs_once():

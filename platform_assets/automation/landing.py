@@ -15,7 +15,7 @@ import dagster as dg
 
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
-from platform_assets.sources.assets import landing_inventory
+from platform_assets.sources.assets import landing_inventory, unmatched_files
 from platform_assets.sources.specs import SOURCES
 
 SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a later tick
@@ -36,9 +36,10 @@ READS_THE_DAY_BEFORE = (
     "fct_daily_engagement",
     "user_features",
 )
-# The cursor's entries that are not files (no file path starts with "~"): the folders already
-# warned about, and how many runs the sensor requested per delivery day.
+# The cursor's entries that are not files (no file path starts with "~"): the folders and
+# unread files already warned about, and how many runs the sensor requested per delivery day.
 WAITING = "~waiting"
+UNREAD = "~unread"
 RUNS = "~runs"
 
 
@@ -123,6 +124,28 @@ def not_pipeline_days(files: dict[str, tuple[int, int]]) -> list[str]:
     return sorted(day for day in days if not daily_partitions.has_partition_key(day))
 
 
+def unread_files(landing_root: str) -> list[str]:
+    """Files under the landing root that no run reads, relative to it: a source's files that
+    match none of its patterns or lie outside a delivery-day folder, and anything in a folder
+    named for no source (hidden files aside, as uploads in progress)."""
+    root = Path(landing_root)
+    if not root.is_dir():
+        return []
+    strays = [
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.relative_to(root).parts[0] not in SOURCES
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    ]
+    unmatched = [
+        f"{spec.name}/{path}"
+        for spec in SOURCES.values()
+        for path in unmatched_files(landing_root, spec)
+    ]
+    return sorted(strays + unmatched)
+
+
 def _short_hash(items: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(items)).encode()).hexdigest()[:20]
 
@@ -189,6 +212,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
     files = landing_files(lake.landing_root)
     state = json.loads(context.cursor) if context.cursor else {}
     warned = state.pop(WAITING, [])
+    told, unread = state.pop(UNREAD, []), unread_files(lake.landing_root)
     waiting = not_pipeline_days(files)
     runs, cursor = plan_landing_runs(
         files,
@@ -205,6 +229,16 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         )
     if waiting:
         cursor = {**cursor, WAITING: waiting}
+    for path in sorted(set(unread) - set(told)):  # once per file
+        context.log.warning(
+            f"landing file {path!r} is not read: a source's files are "
+            "landing/<source>/<YYYY-MM-DD>/<name> with a name matching its file patterns "
+            + "; ".join(
+                f"{spec.name}: {', '.join(spec.file_patterns)}" for spec in SOURCES.values()
+            )
+        )
+    if unread:
+        cursor = {**cursor, UNREAD: unread}
     for run in runs:
         context.log.info(f"delivery {run.partition}: {len(run.files)} new or changed files")
     requests = [
