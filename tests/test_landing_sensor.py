@@ -4,6 +4,7 @@ cursor that survives restarts, and no second run for a re-dropped or re-touched 
 import json
 import os
 import time
+from datetime import date
 
 import dagster as dg
 
@@ -15,6 +16,7 @@ from platform_assets.automation.landing import (
     plan_landing_runs,
     unread_files,
 )
+from platform_assets.lake.landing import delivery_files
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
 from platform_assets.sources.assets import unmatched_files
@@ -179,6 +181,19 @@ def test_files_no_run_reads_are_listed_and_hidden_uploads_are_not(tmp_path):
         "2026-03-02/orders.CSV",
         "orders.csv",
     ]
+
+
+def test_a_hidden_file_is_an_upload_in_progress_read_once_renamed(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/.orders.csv")
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"lake": lake})
+        assert landing_sensor(context).run_requests == []
+        assert delivery_files(landing, SOURCES["orders"], date(2026, 3, 2)) == []
+        (landing / "orders/2026-03-02/.orders.csv").rename(landing / "orders/2026-03-02/o.csv")
+        [request] = landing_sensor(context).run_requests
+        assert request.partition_key == "2026-03-02"
 
 
 def test_the_sensor_warns_once_about_files_it_will_not_read(tmp_path):

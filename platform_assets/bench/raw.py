@@ -125,7 +125,7 @@ def _quote(text: str) -> str:
 def _delivery_files(landing: Path, spec: SourceSpec, day: date) -> list[Path]:
     """The day's delivered files of a source, in the platform's (sorted) order."""
     folder = landing / spec.name / day.isoformat()
-    files = sorted({p for pattern in spec.file_patterns for p in folder.glob(pattern)})
+    files = sorted(spec.delivered_files(folder))
     if not files:
         raise FileNotFoundError(f"no {spec.name} delivery in {folder}")
     return files

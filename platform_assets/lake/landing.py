@@ -55,8 +55,7 @@ def delivery_files(landing_root: Path, spec: SourceSpec, delivery_date: date) ->
     folder = Path(landing_root) / spec.name / delivery_date.isoformat()
     if not folder.is_dir():
         return []
-    files = {p for pattern in spec.file_patterns for p in folder.glob(pattern) if p.is_file()}
-    return sorted(files)
+    return sorted(spec.delivered_files(folder))
 
 
 def read_delivery(

@@ -7,6 +7,7 @@ source assets) is driven from these specs, so adding a source starts here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -35,6 +36,16 @@ class SourceSpec:
     pii_dropped: tuple[str, ...] = ()
     # Dedup among equal keys: keep the "first" or "last" received copy
     keep: str = "first"
+
+    def delivered_files(self, folder: Path) -> set[Path]:
+        """The files of `folder` matching a file pattern. Hidden ones are not delivered yet:
+        uploaders write under a hidden name and rename it when the file is complete."""
+        return {
+            path
+            for pattern in self.file_patterns
+            for path in folder.glob(pattern)
+            if path.is_file() and not path.name.startswith(".")
+        }
 
     @property
     def reads_late_deliveries(self) -> bool:
