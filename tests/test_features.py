@@ -5,7 +5,12 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from platform_assets.ml.features import FEATURE_COLUMNS, purchase_labels, user_features
+from platform_assets.ml.features import (
+    FEATURE_COLUMNS,
+    purchase_labels,
+    user_features,
+    users_without_record,
+)
 
 D = date(2026, 3, 10)
 
@@ -151,6 +156,19 @@ def test_a_user_without_orders_has_no_main_currency():
     row = features_of(user_features(HISTORY, ORDERS.clear(), PRODUCTS, users(), D))
     assert row["main_currency"] is None
     assert row["revenue_total"] == 0.0
+
+
+def test_active_users_without_a_user_record_by_the_day_are_counted_not_given_a_row():
+    """u2 viewed a page and u3 placed an order by D, but neither's record arrived by then
+    (u2's came a day later): no feature row for either, and both are counted."""
+    activity = pl.concat([HISTORY, events([("u2", "s9", "page_view", ts(10), None)])])
+    orders_of_u3 = ORDERS.with_columns(pl.lit("u3").alias("user_id"), pl.col("order_id") + "-u3")
+    late_record = ("u2", "FR", ts(10), True, date(2026, 3, 11), ts(11, 23))
+    known = users([("u1", "PT", ts(1), True, date(2026, 3, 1), ts(1, 23)), late_record])
+    frame = user_features(activity, pl.concat([ORDERS, orders_of_u3]), PRODUCTS, known, D)
+    assert frame.get_column("user_id").to_list() == ["u1"]
+    assert users_without_record(activity, pl.concat([ORDERS, orders_of_u3]), known, D) == 2
+    assert users_without_record(HISTORY, ORDERS, known, D) == 0
 
 
 def test_cart_abandonment_counts_carted_sessions_without_purchase():

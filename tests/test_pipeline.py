@@ -150,6 +150,7 @@ def test_user_features_of_a_day_do_not_depend_on_its_shards_and_both_stores_agre
     rows = f"SELECT * FROM features.user_features WHERE as_of_date = '{day}' ORDER BY user_id"
     with warehouse(platform) as con:
         in_one_pass = con.sql(rows).pl()
+    without_record = materialization(platform, "user_features", day)["active_users_without_record"]
     monkeypatch.setattr(ml_assets, "SHARD_EVENTS", 500)
     result = (
         platform["defs"]
@@ -170,6 +171,10 @@ def test_user_features_of_a_day_do_not_depend_on_its_shards_and_both_stores_agre
     assert metadata["dagster/row_count"] == in_one_pass.height > 0
     assert in_shards.equals(in_one_pass)
     assert offline.sort("user_id").equals(in_shards)
+    assert in_shards["features_code_version"].unique().to_list() == [
+        ml_assets.FEATURES_CODE_VERSION
+    ]
+    assert metadata["active_users_without_record"] == without_record  # summed over the shards
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
@@ -313,6 +318,27 @@ def test_training_set_is_versioned_by_its_inputs(platform):
     assert {"will_purchase", "purchases_next_1d", "user_id", "as_of_date"} <= set(dataset.columns)
     # the 1-day label window ends at least the allowed lateness (2 days) before the last day
     assert dataset.get_column("as_of_date").max() == LAST - timedelta(days=1 + 2)
+    # a few days of events: no row has 28 days of history behind it yet
+    assert not dataset.get_column("lookback_complete").any()
+    assert meta["rows_short_lookback"] == dataset.height
+
+
+def test_as_of_dates_computed_by_older_feature_code_are_left_out(platform):
+    newest = LAST - timedelta(days=3)  # the only as-of date of the set above
+    mark = "UPDATE features.user_features SET features_code_version = ? WHERE as_of_date = ?"
+    job = platform["defs"].resolve_job_def("training_set_job")
+    config = {"ops": {"training_set": {"config": {"label_horizon_days": 1}}}}
+    with duckdb.connect(str(platform["home"] / "warehouse.duckdb")) as con:
+        con.execute(mark, ["3", newest])
+    try:
+        result = job.execute_in_process(instance=platform["instance"], run_config=config)
+    finally:
+        with duckdb.connect(str(platform["home"] / "warehouse.duckdb")) as con:
+            con.execute(mark, [ml_assets.FEATURES_CODE_VERSION, newest])
+    [event] = result.get_asset_materialization_events()
+    meta = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert meta["as_of_dates_of_old_code"] == 1
+    assert (meta["dagster/row_count"], meta["latest_complete_as_of"]) == (0, "none")
 
 
 def test_a_training_set_waits_for_the_late_events_a_newer_delivery_holds(platform):

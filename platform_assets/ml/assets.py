@@ -26,6 +26,7 @@ from platform_assets.ml.features import (
     cutoff_of,
     purchase_labels,
     user_features,
+    users_without_record,
 )
 from platform_assets.ml.labels import observed_as_of_dates
 from platform_assets.partitions import (
@@ -39,6 +40,8 @@ from platform_assets.resources import LakeStorage
 
 # 2: recency looks back 28 days; 3: no rate or category filled with 0; 4: money in one currency
 FEATURES_CODE_VERSION = "4"
+# Each row names the code that computed it: `training_set` takes only the current version's.
+CODE_VERSION_COLUMN = pl.lit(FEATURES_CODE_VERSION).alias("features_code_version")
 WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # A feature row as of X reads the events of the 28 days up to X (orders and the catalog up to X):
 # a change to any of those days (late data) makes it stale, and the late-data automation
@@ -76,7 +79,9 @@ USERS_SQL = f"""
     "amounts are never converted) and count only its orders. Event features look back "
     "28 days (no event in them: `days_since_last_event` is null). Counts and sums are 0 "
     "without activity; with nothing to measure, the abandonment rate, average order value and "
-    "favourite category are null. Written to DuckDB "
+    "favourite category are null. A user active by then (an event in the 28 days or a live "
+    "order) whose user record was not delivered by then has no row: counted as "
+    "`active_users_without_record`. Each row names its `features_code_version`. Written to DuckDB "
     "`features.user_features` and the offline store `lake/features/user_features/`.",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -97,7 +102,7 @@ def user_features_asset(
     days = partition_days(context)
     with scratch_folder(lake.lake_root, "user_features") as parts_dir:
         with duckdb.get_connection() as con:
-            parts = _write_shard_parts(con, lake, days, parts_dir)
+            parts, unknown = _write_shard_parts(con, lake, days, parts_dir)
             replace_days(con, [p for day in days for p in parts[day]], days)
         # The warehouse first, then the offline store: if publishing fails, a retry of the
         # step writes both again.
@@ -109,23 +114,29 @@ def user_features_asset(
                 {
                     "dagster/row_count": rows,
                     "shards": shards,
+                    "active_users_without_record": unknown[day],
                     "preview": preview(published.head(5).collect()),
                 },
                 partition_key=day.isoformat(),
             )
-            context.log.info(f"user_features {day}: {rows} users, {shards} shard(s)")
+            context.log.info(
+                f"user_features {day}: {rows} users, {shards} shard(s); {unknown[day]} active "
+                "users without a user record by then have no row"
+            )
     return dg.MaterializeResult()
 
 
-def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> dict:
+def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> tuple[dict, dict]:
     """Compute the features of each shard of users for each day, each written to its own
     parquet part as soon as it is computed (a 10M-event day holds one shard at a time, not
-    every user's features); returns each day's parts, in shard order."""
+    every user's features); returns each day's parts, in shard order, and how many active
+    users had no user record by then (no row)."""
     window = [cutoff_of(days[0]) - timedelta(days=29), cutoff_of(days[-1])]
     users_files = [str(f) for f in clean_files(lake.lake_root, "users")]
     products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
     shards = user_shards(con, window)
     parts: dict = {day: [] for day in days}
+    unknown = dict.fromkeys(days, 0)
     for index in range(shards):
         shard = [shards, index]
         events = query(con, EVENTS_SQL, [list(CATEGORY_EVENTS), *window, *shard])
@@ -134,9 +145,10 @@ def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> d
         for day in days:
             part = parts_dir / f"{day}-{index:05d}.parquet"
             frame = user_features(events, orders, products, users, day)
-            frame.write_parquet(part, compression="lz4")
+            frame.with_columns(CODE_VERSION_COLUMN).write_parquet(part, compression="lz4")
             parts[day].append(part)
-    return parts
+            unknown[day] += users_without_record(events, orders, users, day)
+    return parts, unknown
 
 
 def _publish_day(lake: LakeStorage, day, parts: list[Path]) -> pl.LazyFrame:
@@ -207,7 +219,11 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
         "`fct_events` built after every delivery that can hold that day's events was ingested "
         "(for the days the late-data automation still rebuilds), so no late purchase can still "
         "change a label. Written as parquet under "
-        "`lake/features/training_set/version=<v>/`, where the version hashes the inputs and code.",
+        "`lake/features/training_set/version=<v>/`, where the version hashes the rows and "
+        "their types, the label, the feature code and the polars version. As-of dates computed "
+        "by older feature code are left out until materialized again "
+        "(`as_of_dates_of_old_code`); `lookback_complete` is false on rows whose 28-day event "
+        "window starts before the first day of events.",
         deps=["user_features", "fct_events"],
         kinds={"polars", "parquet"},
         owners=["team:ml-platform"],
@@ -224,7 +240,9 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
         if horizon < 1:
             raise dg.Failure(f"label_horizon_days must be 1 or more, got {horizon}")
         with duckdb.get_connection() as con:
-            last_day = con.sql("SELECT max(event_date) FROM marts.fct_events").fetchall()[0][0]
+            first_day, last_day = con.sql(
+                "SELECT min(event_date), max(event_date) FROM marts.fct_events"
+            ).fetchall()[0]
             latest = last_day - timedelta(days=horizon + lateness_days) if last_day else None
             features = query(
                 con,
@@ -237,12 +255,21 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
                 "SELECT user_id, event_type, event_time FROM marts.fct_events "
                 "WHERE event_type = 'purchase'",
             )
-        candidates = features.get_column("as_of_date").unique().sort().to_list()
+        old_code = as_of_dates_of_old_code(features)
+        if old_code:
+            context.log.warning(
+                f"{len(old_code)} as-of date(s) of user_features ({old_code[0]} to "
+                f"{old_code[-1]}) were computed by older feature code, not version "
+                f"{FEATURES_CODE_VERSION}: left out until they are materialized again"
+            )
+        candidates = sorted(set(features.get_column("as_of_date").unique()) - set(old_code))
         as_of = observed_as_of_dates(
             context.instance, candidates, horizon, lateness_days, newest_day=last_day
         )
         features = features.filter(pl.col("as_of_date").is_in(as_of))
-        dataset = purchase_labels(features.select(FEATURE_COLUMNS), events, horizon)
+        dataset = with_lookback_flag(
+            purchase_labels(features.select(FEATURE_COLUMNS), events, horizon), first_day
+        )
         version = dataset_version(dataset, horizon)
         path = features_path(lake.lake_root, "training_set", f"version={version}")
         write_parquet_atomically(dataset, path)
@@ -258,6 +285,8 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
                 "as_of_dates": dataset.get_column("as_of_date").n_unique() if dataset.height else 0,
                 "latest_complete_as_of": str(max(as_of)) if as_of else "none",
                 "as_of_dates_waiting": len(candidates) - len(as_of),  # late data not built in
+                "as_of_dates_of_old_code": len(old_code),
+                "rows_short_lookback": dataset.height - int(dataset["lookback_complete"].sum()),
                 "path": str(path),
             },
             data_version=dg.DataVersion(version),
@@ -266,10 +295,30 @@ def training_set_asset(lateness_days: int) -> dg.AssetsDefinition:
     return training_set
 
 
+def as_of_dates_of_old_code(features: pl.DataFrame) -> list:
+    """The as-of dates with a row computed by other feature code than the current version
+    (rows written before the version was recorded have none)."""
+    if "features_code_version" not in features.columns:
+        return features.get_column("as_of_date").unique().sort().to_list()
+    old = features.filter(pl.col("features_code_version").ne_missing(FEATURES_CODE_VERSION))
+    return old.get_column("as_of_date").unique().sort().to_list()
+
+
+def with_lookback_flag(dataset: pl.DataFrame, first_day) -> pl.DataFrame:
+    """`lookback_complete`: whether the row's 28-day event window starts on or after the first
+    day of events (earlier rows count less history than they will for later dates)."""
+    start = pl.col("as_of_date") - timedelta(days=27)
+    complete = pl.lit(False) if first_day is None else start >= pl.lit(first_day)
+    return dataset.with_columns(complete.alias("lookback_complete"))
+
+
 def dataset_version(dataset: pl.DataFrame, horizon: int) -> str:
-    """A short hash of the dataset's content, its label definition and the code version."""
+    """A short hash of the dataset's content and types, its label definition and the code.
+    polars' row hash is stable within one polars version only, so the version is part of it:
+    an upgrade gives identical data a new id, never another dataset an old one."""
     content = (
         dataset.sort("user_id", "as_of_date").hash_rows(seed=0).to_list() if dataset.height else []
     )
-    payload = json.dumps([FEATURES_CODE_VERSION, horizon, dataset.columns, content])
+    schema = [[name, str(dtype)] for name, dtype in dataset.schema.items()]
+    payload = json.dumps([FEATURES_CODE_VERSION, pl.__version__, horizon, schema, content])
     return hashlib.sha256(payload.encode()).hexdigest()[:12]

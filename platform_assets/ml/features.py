@@ -78,11 +78,8 @@ def user_features(
     products, users = products.lazy(), users.lazy()
     cutoff = cutoff_of(as_of)
     known = users_as_of(users, as_of)
-    last_28 = events.filter(
-        (pl.col("event_time") < cutoff) & (pl.col("event_time") >= cutoff - timedelta(days=28))
-    )
-    orders = orders_as_of(order_history, as_of).filter(pl.col("created_at") < cutoff)
-    live = orders.filter(pl.col("status").is_in(LIVE_STATUSES))
+    last_28 = events.filter(_in_lookback(cutoff))
+    live = _live_orders(order_history, as_of)
 
     features = (
         known.join(_activity(last_28, cutoff), on="user_id", how="left")
@@ -112,6 +109,22 @@ def user_features(
     )
 
 
+def users_without_record(
+    events: pl.DataFrame, order_history: pl.DataFrame, users: pl.DataFrame, as_of: date
+) -> int:
+    """How many users were active as of `as_of` (an event in the 28 days up to it, or a live
+    order) with no user record delivered by then: `user_features` has no row for them."""
+    active = pl.concat(
+        [
+            events.lazy().filter(_in_lookback(cutoff_of(as_of))).select("user_id"),
+            _live_orders(order_history.lazy(), as_of).select("user_id"),
+        ]
+    )
+    known = users_as_of(users.lazy(), as_of).select("user_id")
+    unknown = active.join(known, on="user_id", how="anti")  # few rows: deduplicated after
+    return unknown.select(pl.col("user_id").n_unique()).collect().item()
+
+
 ZERO_WHEN_NONE = ("events_", "sessions_", "orders_", "revenue_")
 
 FEATURE_COLUMNS = [
@@ -135,6 +148,18 @@ FEATURE_COLUMNS = [
     "cart_abandonment_rate_28d",
     "favourite_category_28d",
 ]
+
+
+def _in_lookback(cutoff: datetime) -> pl.Expr:
+    """Events of the 28 days up to the cutoff."""
+    return (pl.col("event_time") < cutoff) & (pl.col("event_time") >= cutoff - timedelta(days=28))
+
+
+def _live_orders(order_history: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Orders placed by the cutoff and live (not cancelled or refunded) at it."""
+    return orders_as_of(order_history, as_of).filter(
+        (pl.col("created_at") < cutoff_of(as_of)) & pl.col("status").is_in(LIVE_STATUSES)
+    )
 
 
 def _activity(last_28: pl.LazyFrame, cutoff: datetime) -> pl.LazyFrame:
