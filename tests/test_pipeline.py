@@ -84,13 +84,18 @@ def warehouse_copy(platform, tmp_path: Path) -> Path:
 
 
 def dbt(
-    args: list[str], lake: Path, warehouse: Path, target: Path, window: str | None = None
+    args: list[str],
+    lake: Path,
+    warehouse: Path,
+    target: Path,
+    window: str | tuple[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """dbt `args` on the test target, reading `lake` into `warehouse`, for the one-day `window`
-    (None: no window, a full build)."""
+    or the (start, end) one (None: no window, a full build)."""
     env = {**os.environ, "PLATFORM_LAKE_ROOT": str(lake), "PLATFORM_WAREHOUSE_PATH": str(warehouse)}
     if window:
-        env["PLATFORM_WINDOW_START"] = env["PLATFORM_WINDOW_END"] = window
+        start, end = (window, window) if isinstance(window, str) else window
+        env["PLATFORM_WINDOW_START"], env["PLATFORM_WINDOW_END"] = start, end
     command = [dbt_executable(), *args, "--target", "test", "--target-path", str(target)]
     return subprocess.run(
         command, cwd=REPO / "dbt", env=env, capture_output=True, text=True, timeout=300
@@ -391,6 +396,34 @@ def test_a_dbt_run_gets_its_window_and_reuses_the_saved_parse(platform):
     target = dbt_target_path(str(platform["home"] / "warehouse.duckdb"))
     executed = (target / "run/platform_warehouse/models/marts/fct_events.sql").read_text()
     assert set(re.findall(r"DATE '([^']*)'", executed)) == {day}
+
+
+@pytest.mark.parametrize(
+    ("window", "reason"),
+    [
+        (
+            ("2026-03-03", "2026-03-02"),
+            "PLATFORM_WINDOW_START (2026-03-03) is after PLATFORM_WINDOW_END",
+        ),
+        (
+            ("2026-03-02", "tomorrow"),
+            "PLATFORM_WINDOW_END must be an ISO date YYYY-MM-DD, got: tomorrow",
+        ),
+    ],
+)
+def test_a_window_holding_no_day_fails_the_dbt_run_and_changes_nothing(
+    platform, tmp_path, window, reason
+):
+    """A start after the end used to delete and insert nothing, and the run succeeded."""
+    copy = warehouse_copy(platform, tmp_path)
+    count = "SELECT count(*) FROM marts.fct_events"
+    with duckdb.connect(str(copy), read_only=True) as con:
+        before = con.sql(count).fetchall()
+    proc = dbt(["run", "--select", "fct_events"], platform["home"] / "lake", copy, tmp_path, window)
+    assert proc.returncode != 0
+    assert reason in proc.stdout
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.sql(count).fetchall() == before
 
 
 def test_the_dbt_unit_tests_pass(platform, tmp_path):

@@ -10,7 +10,8 @@
   execution) builds the predicate from it.
 
   window_date('end', offset_days=1) renders a DuckDB DATE literal such as `DATE '2024-01-02'`.
-  The value is validated here, so a bad window fails the run with a clear message.
+  The values are validated here, so a bad window (not a date, or a start after the end, which
+  would delete and insert nothing and still succeed) fails the run with a clear message.
 #}
 {% macro window_date(bound, offset_days=0) -%}
     {%- if not execute -%}
@@ -19,19 +20,27 @@
             covering every day. -#}
         DATE 'window-unknown-at-parse-time'
     {%- else -%}
-        {%- set name = 'PLATFORM_WINDOW_' ~ (bound | upper) -%}
-        {%- set default = '1900-01-01' if bound == 'start' else '2999-12-31' -%}
-        {%- set raw = env_var(name, default) | string | trim -%}
-        {%- set parsed = none -%}
-        {%- if modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
-            {%- set parsed = modules.datetime.date(raw[0:4] | int, raw[5:7] | int, raw[8:10] | int) -%}
+        {%- set start, end = window_bound('start'), window_bound('end') -%}
+        {%- if start > end -%}
+            {{ exceptions.raise_compiler_error(
+                "PLATFORM_WINDOW_START (" ~ start.isoformat() ~ ") is after PLATFORM_WINDOW_END ("
+                ~ end.isoformat() ~ "): the window holds no day") }}
         {%- endif -%}
-        {%- if parsed is none -%}
-            {{ exceptions.raise_compiler_error(name ~ " must be an ISO date YYYY-MM-DD, got: " ~ raw) }}
-        {%- endif -%}
-        {%- set shifted = parsed + modules.datetime.timedelta(days=offset_days) -%}
+        {%- set shifted = (start if bound == 'start' else end)
+            + modules.datetime.timedelta(days=offset_days) -%}
         DATE '{{ shifted.isoformat() }}'
     {%- endif -%}
+{%- endmacro %}
+
+{# One bound of the window as a date, from its env var (default: everything). #}
+{% macro window_bound(bound) -%}
+    {%- set name = 'PLATFORM_WINDOW_' ~ (bound | upper) -%}
+    {%- set default = '1900-01-01' if bound == 'start' else '2999-12-31' -%}
+    {%- set raw = env_var(name, default) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
+        {{ exceptions.raise_compiler_error(name ~ " must be an ISO date YYYY-MM-DD, got: " ~ raw) }}
+    {%- endif -%}
+    {{ return(modules.datetime.date(raw[0:4] | int, raw[5:7] | int, raw[8:10] | int)) }}
 {%- endmacro %}
 
 {% macro window_start(offset_days=0) -%}
