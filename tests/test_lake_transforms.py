@@ -180,10 +180,12 @@ def test_a_leap_second_stays_in_its_minute_and_day(tmp_path):
     lines = [
         json.dumps(event("leap", when="2026-03-02T23:59:60Z")),
         json.dumps(event("local", when="2026-03-03T00:59:60.5+01:00")),
+        json.dumps(event("spaced", when="2026-03-02 23:59:60Z")),  # RFC 3339 allows a space
+        json.dumps(event("lower", when="2026-03-02t23:59:60z")),  # and lower case
     ]
     result = clean_events(tmp_path, {DAY: lines})
     last = datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=UTC)
-    assert result.clean.get_column("event_time").to_list() == [last, last]
+    assert result.clean.get_column("event_time").to_list() == [last] * 4
 
 
 def test_redelivered_file_keeps_the_first_received_copy(tmp_path):
@@ -271,6 +273,30 @@ def test_an_email_in_properties_never_reaches_clean_whatever_its_key_or_depth(tm
     assert json.loads(rows["nested"]["properties"]) == {"user": {"plan": "pro"}}
     assert json.loads(rows["other_key"]["properties"]) == {"tags": ["x"]}
     assert json.loads(rows["kept"]["properties"]) == {"query": "user@home", "method": "email"}
+
+
+def test_an_object_scrubbed_of_an_email_is_written_back_as_read_or_quarantined(tmp_path):
+    """An address used as a key stayed; a key named twice kept its last value (DuckDB reads
+    the first); 1e400 came out as `Infinity`, not JSON; deep nesting crashed the day."""
+    deep = "[" * 3000 + "]" * 3000
+    shapes = {
+        "as_key": '{"ana@leak.io": true, "ref": "ad"}',
+        "twice": '{"plan": "pro", "plan": "free", "note": "ana@leak.io"}',
+        "huge": '{"v": 1e400, "note": "ana@leak.io"}',
+        "deep": f'{{"v": {deep}, "note": "ana@leak.io"}}',
+    }
+    lines = [
+        json.dumps(event(name, event_type="signup", properties={})).replace(
+            '"properties": {}', f'"properties": {shape}'
+        )
+        for name, shape in shapes.items()
+    ]
+    result = clean_events(tmp_path, {DAY: lines})
+    rows = {r["event_id"]: r for r in result.clean.to_dicts()}
+    assert json.loads(rows["as_key"]["properties"]) == {"ref": "ad"}
+    assert json.loads(rows["twice"]["properties"]) == {"plan": "pro"}
+    assert reasons(result) == [(3, "invalid_value:properties"), (4, "invalid_value:properties")]
+    assert "leak.io" not in str(result.clean.to_dicts())
 
 
 def test_a_context_that_is_not_an_object_is_quarantined_without_its_text(tmp_path):
@@ -538,6 +564,17 @@ def test_a_csv_naming_a_column_twice_has_every_row_quarantined(tmp_path, reader)
     assert result.clean.height == 0
     assert set(result.quarantine["_reason"]) == {"duplicate_column: amount"}
     assert "999" in result.quarantine["_record"][0]
+
+
+@pytest.mark.parametrize("reader", ["polars", "row by row"])
+def test_a_header_ending_in_commas_is_read_with_its_unnamed_columns_as_extra(tmp_path, reader):
+    """Spreadsheet exports end a header with commas: an empty name crashed the whole delivery,
+    and two of them are no column of the contract named twice."""
+    end = ",," if reader == "polars" else ",,\n" + RAGGED
+    text = f"{CSV_HEADER},,\n{ROW.format(1)}{end}\n"
+    result = orders(tmp_path, text)
+    assert result.clean["order_id"].to_list()[:1] == ["o1"]
+    assert not any(r.startswith("duplicate_column") for r in result.quarantine["_reason"])
 
 
 @pytest.mark.parametrize("reader", ["polars", "row by row"])

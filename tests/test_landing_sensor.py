@@ -3,6 +3,7 @@ cursor that survives restarts, and no second run for a re-dropped or re-touched 
 
 import json
 import os
+import re
 import time
 from datetime import date
 
@@ -196,18 +197,26 @@ def test_a_hidden_file_is_an_upload_in_progress_read_once_renamed(tmp_path):
         assert request.partition_key == "2026-03-02"
 
 
-def test_the_sensor_warns_once_about_files_it_will_not_read(tmp_path):
+def test_the_sensor_warns_once_about_files_it_will_not_read(tmp_path, capfd):
     deliver(tmp_path / "landing", *STRAYS, "orders/2026-03-02/orders.csv")
     lake = LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
+
+    def warned() -> list[str]:
+        return re.findall(r"landing file '([^']+)' is not read", capfd.readouterr().err)
+
     with dg.instance_for_test() as instance:
         first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
         [request] = first.run_requests  # the day's readable file still runs
         assert request.partition_key == "2026-03-02"
-        assert json.loads(first.cursor)["~unread"] == STRAYS
+        assert warned() == STRAYS
         context = dg.build_sensor_context(
             instance=instance, resources={"lake": lake}, cursor=first.cursor
         )
         assert landing_sensor(context).cursor == first.cursor
+        assert warned() == []  # remembered in the cursor
+        deliver(tmp_path / "landing", "orders/2026-03-03/orders.txt")
+        landing_sensor(context)
+        assert warned() == ["orders/2026-03-03/orders.txt"]  # only the new one
 
 
 def test_a_day_still_being_delivered_waits_whole_then_runs_once():

@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import dagster as dg
 
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
-from platform_assets.sources.assets import landing_inventory, unmatched_files
+from platform_assets.sources.assets import landing_inventory, visible_files
 from platform_assets.sources.specs import SOURCES
 
 SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a later tick
@@ -128,22 +128,12 @@ def unread_files(landing_root: str) -> list[str]:
     """Files under the landing root that no run reads, relative to it: a source's files that
     match none of its patterns or lie outside a delivery-day folder, and anything in a folder
     named for no source (hidden files aside, as uploads in progress)."""
-    root = Path(landing_root)
-    if not root.is_dir():
-        return []
-    strays = [
-        str(path.relative_to(root))
-        for path in root.rglob("*")
-        if path.is_file()
-        and path.relative_to(root).parts[0] not in SOURCES
-        and not any(part.startswith(".") for part in path.relative_to(root).parts)
-    ]
-    unmatched = [
-        f"{spec.name}/{path}"
-        for spec in SOURCES.values()
-        for path in unmatched_files(landing_root, spec)
-    ]
-    return sorted(strays + unmatched)
+    unread = []
+    for path in visible_files(Path(landing_root)):
+        spec = SOURCES.get(path.parts[0]) if len(path.parts) > 1 else None
+        if spec is None or not spec.reads(PurePath(*path.parts[1:])):
+            unread.append(str(path))
+    return sorted(unread)
 
 
 def _short_hash(items: list[str]) -> str:

@@ -21,6 +21,7 @@ and peaks at ~10x the file's size, which at 10M events a day would not fit in me
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -304,7 +305,8 @@ def read_csv(path: Path) -> pd.DataFrame:
 def to_utc(values: pd.Series) -> pd.Series:
     """ISO 8601 text (any offset) -> UTC timestamps (NaT when it does not parse); a leap
     second is its minute's last microsecond, as in the platform."""
-    values = values.str.replace(LEAP_SECOND, r"\g<1>:59.999999", regex=True)
+    with contextlib.suppress(AttributeError):  # no text among them (all missing, or numbers)
+        values = values.str.replace(LEAP_SECOND, r"\g<1>:59.999999", regex=True)
     parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
     return parsed.dt.as_unit("us")
 

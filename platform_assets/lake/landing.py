@@ -276,7 +276,7 @@ def _read_csv(path: Path, spec: SourceSpec) -> pl.DataFrame:
     if frame.width == 0:
         return _empty(spec)
     missing = [c for c in spec.fields if c not in frame.columns]
-    twice = [m[1] for c in frame.columns if (m := DUPLICATED.match(c)) and m[1] in frame.columns]
+    twice = [m[1] for c in frame.columns if (m := DUPLICATED.match(c)) and m[1] in spec.fields]
     error = None  # marks every row: which of two `amount` columns is the amount?
     if missing:
         error = f"missing_required_column: {', '.join(missing)}"
@@ -304,7 +304,8 @@ def _parse_csv(data: bytes) -> pl.DataFrame:
         else:
             if frame.width and not frame.get_column(frame.columns[-1]).has_nulls():
                 lines = pl.int_range(2, frame.height + 2).cast(pl.Int64).alias("_line_number")
-                frame = frame.rename({c: f"delivered{c}" for c in frame.columns if c[0] == "_"})
+                ours = {c: f"delivered{c}" for c in frame.columns if c.startswith("_")}
+                frame = frame.rename(ours)
                 return frame.with_columns(pl.all().replace("", None), lines)
     text = data.removeprefix(UTF8_BOM).decode("utf-8", "surrogateescape")
     return _parse_csv_slowly(io.StringIO(text, newline="").readlines())
@@ -345,7 +346,7 @@ def _column_names(header: list[str]) -> list[str]:
     for name in header:
         names.append(f"{name}_duplicated_{seen[name] - 1}" if seen[name] else name)
         seen[name] += 1
-    return [f"delivered{n}" if n[0] == "_" else n for n in names]
+    return [f"delivered{n}" if n.startswith("_") else n for n in names]
 
 
 def _csv_rows(

@@ -15,7 +15,7 @@ from platform_assets.sources.specs import SourceSpec
 TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 # A leap second (RFC 3339 allows `23:59:60`) is read as the minute's last microsecond: parsed
 # as is it rolls over into the next minute, and at midnight into the next day's partition.
-LEAP_SECOND = r"(T\d{2}:\d{2}):60(?:\.\d*)?"
+LEAP_SECOND = r"([Tt ]\d{2}:\d{2}):60(?:\.\d*)?"  # RFC 3339 allows t or a space
 LAST_MICROSECOND = "${1}:59.999999"
 
 
@@ -148,6 +148,11 @@ def scrub_objects(decoded: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
             continue
         scrubbed = [_scrubbed(value, keys) for value in text.gather(rows)]
         columns = [decoded.get_column(field).scatter(rows, [kept for kept, _ in scrubbed])]
+        if any(kept is None for kept, _ in scrubbed):  # quarantined, its object not kept
+            reason = decoded.get_column("_reason")
+            refused = [f"invalid_value:{field}" if kept is None else None for kept, _ in scrubbed]
+            marked = reason.gather(rows).fill_null(pl.Series(refused, dtype=pl.Utf8))
+            columns.append(reason.scatter(rows, marked))
         for column, (source, path) in spec.json_extract.items():
             if source == field and _key(path) in keys:
                 found = pl.Series([found.get(_key(path)) for _, found in scrubbed], dtype=pl.Utf8)
@@ -160,18 +165,37 @@ def scrub_objects(decoded: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def _scrubbed(text: str, keys: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+def _scrubbed(text: str, keys: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
     """A JSON text without its members named one of `keys` (in any case, spaces around) at any
-    depth, nor any text holding an email address; and the text of each such key found at the
-    top level (the first one)."""
-    value = json.loads(text)
+    depth, nor any key or text holding an email address; and the text of each such key found
+    at the top level (the first one). A key named twice keeps its first value, as DuckDB reads
+    it. None for an object that cannot be written back as it was read: nested too deep for
+    Python, or a number too large for a float (it would become `Infinity`, not JSON)."""
+    try:
+        value = json.loads(text, object_pairs_hook=_first_wins, parse_constant=_refuse)
+        kept = json.dumps(
+            _without(value, keys), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except (RecursionError, ValueError):
+        return None, {}
     found: dict[str, str] = {}
     if isinstance(value, dict):
         for name, member in value.items():
             key = name.strip().lower()
             if key in keys and isinstance(member, str) and key not in found:
                 found[key] = member
-    return json.dumps(_without(value, keys), ensure_ascii=False, separators=(",", ":")), found
+    return kept, found
+
+
+def _first_wins(pairs: list[tuple[str, object]]) -> dict:
+    first: dict = {}
+    for name, value in pairs:
+        first.setdefault(name, value)
+    return first
+
+
+def _refuse(constant: str):
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _without(value, keys: tuple[str, ...]):
@@ -179,7 +203,9 @@ def _without(value, keys: tuple[str, ...]):
         return {
             name: _without(member, keys)
             for name, member in value.items()
-            if name.strip().lower() not in keys and not _holds_email(member)
+            if name.strip().lower() not in keys
+            and not _holds_email(name)
+            and not _holds_email(member)
         }
     if isinstance(value, list):
         return [_without(member, keys) for member in value if not _holds_email(member)]

@@ -113,7 +113,8 @@ def users_without_record(
     events: pl.DataFrame, order_history: pl.DataFrame, users: pl.DataFrame, as_of: date
 ) -> int:
     """How many users were active as of `as_of` (an event in the 28 days up to it, or a live
-    order) with no user record delivered by then: `user_features` has no row for them."""
+    order) with no user record delivered by then, or signed up only later: `user_features`
+    has no row for them."""
     active = pl.concat(
         [
             events.lazy().filter(_in_lookback(cutoff_of(as_of))).select("user_id"),

@@ -5,7 +5,9 @@ changes, so the lineage starts at the source system and shows when it last deliv
 """
 
 import hashlib
-from pathlib import Path
+import os
+from collections.abc import Iterator
+from pathlib import Path, PurePath
 
 import dagster as dg
 
@@ -31,20 +33,22 @@ def _is_day_folder(path: Path) -> bool:
     return path.is_dir() and not path.name.startswith(".")
 
 
+def visible_files(root: Path) -> Iterator[PurePath]:
+    """Every file under `root`, relative to it, hidden folders and files left out (uploads in
+    progress). A folder renamed or removed while it is walked is skipped, not an error."""
+    for folder, folders, files in os.walk(root):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in files:
+            if not name.startswith("."):
+                yield (Path(folder) / name).relative_to(root)
+
+
 def unmatched_files(landing_root: str, spec: SourceSpec) -> list[str]:
     """Files in a source's landing folder that no run will read, sorted: named for none of its
-    patterns (`orders.CSV`, `events.json`) or not directly in a delivery-day folder. Hidden
-    files are left out: uploaders write under a hidden name and rename when done."""
+    patterns (`orders.CSV`, `events.json`) or not directly in a delivery-day folder. Decided
+    from each path alone, so a file renamed meanwhile is never taken for an unread one."""
     root = Path(landing_root) / spec.name
-    if not root.is_dir():
-        return []
-    read = {path for path, _, _ in landing_inventory(landing_root, spec)}
-    found = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
-    return sorted(
-        str(path)
-        for path in found
-        if str(path) not in read and not any(part.startswith(".") for part in path.parts)
-    )
+    return sorted(str(path) for path in visible_files(root) if not spec.reads(path))
 
 
 def deliveries_asset(spec: SourceSpec) -> dg.SourceAsset:

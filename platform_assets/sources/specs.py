@@ -7,7 +7,8 @@ source assets) is driven from these specs, so adding a source starts here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePath
 
 import polars as pl
 
@@ -46,6 +47,15 @@ class SourceSpec:
             for path in folder.glob(pattern)
             if path.is_file() and not path.name.startswith(".")
         }
+
+    def reads(self, relative: PurePath) -> bool:
+        """Whether a run reads the file at `relative` to the source's landing folder: directly
+        in a delivery-day folder, named for a file pattern, neither of them hidden."""
+        return (
+            len(relative.parts) == 2
+            and not any(part.startswith(".") for part in relative.parts)
+            and any(fnmatchcase(relative.name, pattern) for pattern in self.file_patterns)
+        )
 
     @property
     def reads_late_deliveries(self) -> bool:
