@@ -256,6 +256,7 @@ def test_an_email_in_properties_never_reaches_clean_whatever_its_key_or_depth(tm
         "nested": '{"user": {"email": "ana@leak.io", "plan": "pro"}}',
         "other_key": '{"contact": "write to ana@leak.io", "tags": ["x", "ana@leak.io"]}',
         "kept": '{"query": "user@home", "method": "email"}',
+        "blank": '{"email": "", "Email": "ana@leak.io"}',
     }
     lines = [
         json.dumps(event(name, event_type="signup", properties={})).replace(
@@ -267,7 +268,7 @@ def test_an_email_in_properties_never_reaches_clean_whatever_its_key_or_depth(tm
     rows = {r["event_id"]: r for r in result.clean.to_dicts()}
     assert "leak.io" not in str(result.clean.to_dicts())
     ana = keyed_hash(pl.Series(["ana@leak.io"]), "k")[0]
-    assert [rows[n]["email_hash"] for n in ("case", "escaped", "spaces")] == [ana] * 3
+    assert [rows[n]["email_hash"] for n in ("case", "escaped", "spaces", "blank")] == [ana] * 4
     assert [rows[n]["email_hash"] for n in ("nested", "other_key", "kept")] == [None] * 3
     assert json.loads(rows["case"]["properties"]) == {"ref": "ad"}
     assert json.loads(rows["nested"]["properties"]) == {"user": {"plan": "pro"}}

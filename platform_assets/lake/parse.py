@@ -157,7 +157,8 @@ def scrub_objects(decoded: pl.DataFrame, spec: SourceSpec) -> pl.DataFrame:
             if source == field and _key(path) in keys:
                 found = pl.Series([found.get(_key(path)) for _, found in scrubbed], dtype=pl.Utf8)
                 extracted = decoded.get_column(column)
-                columns.append(extracted.scatter(rows, extracted.gather(rows).fill_null(found)))
+                blank_as_null = extracted.gather(rows).replace("", None)  # {"email": ""}
+                columns.append(extracted.scatter(rows, blank_as_null.fill_null(found)))
         decoded = decoded.with_columns(columns)
     return decoded
 
