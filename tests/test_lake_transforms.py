@@ -246,6 +246,19 @@ def test_a_value_of_the_wrong_json_type_is_quarantined_not_published_as_text(tmp
     ]
 
 
+def signups(tmp_path: Path, shapes: dict[str, str]):
+    """Clean one signup event per shape, its `properties` the shape's JSON text as written;
+    the result, and its clean rows by event id (the shape's name)."""
+    lines = [
+        json.dumps(event(name, event_type="signup", properties={})).replace(
+            '"properties": {}', f'"properties": {shape}'
+        )
+        for name, shape in shapes.items()
+    ]
+    result = clean_events(tmp_path, {DAY: lines})
+    return result, {r["event_id"]: r for r in result.clean.to_dicts()}
+
+
 def test_an_email_in_properties_never_reaches_clean_whatever_its_key_or_depth(tmp_path):
     """Only a key spelled exactly `email` was removed: the same address under `Email`, an
     escaped `\\u0045MAIL`, `"email "`, one level down or under another key reached clean."""
@@ -258,14 +271,7 @@ def test_an_email_in_properties_never_reaches_clean_whatever_its_key_or_depth(tm
         "kept": '{"query": "user@home", "method": "email"}',
         "blank": '{"email": "", "Email": "ana@leak.io"}',
     }
-    lines = [
-        json.dumps(event(name, event_type="signup", properties={})).replace(
-            '"properties": {}', f'"properties": {shape}'
-        )
-        for name, shape in shapes.items()
-    ]
-    result = clean_events(tmp_path, {DAY: lines})
-    rows = {r["event_id"]: r for r in result.clean.to_dicts()}
+    result, rows = signups(tmp_path, shapes)
     assert "leak.io" not in str(result.clean.to_dicts())
     ana = keyed_hash(pl.Series(["ana@leak.io"]), "k")[0]
     assert [rows[n]["email_hash"] for n in ("case", "escaped", "spaces", "blank")] == [ana] * 4
@@ -286,14 +292,7 @@ def test_an_object_scrubbed_of_an_email_is_written_back_as_read_or_quarantined(t
         "huge": '{"v": 1e400, "note": "ana@leak.io"}',
         "deep": f'{{"v": {deep}, "note": "ana@leak.io"}}',
     }
-    lines = [
-        json.dumps(event(name, event_type="signup", properties={})).replace(
-            '"properties": {}', f'"properties": {shape}'
-        )
-        for name, shape in shapes.items()
-    ]
-    result = clean_events(tmp_path, {DAY: lines})
-    rows = {r["event_id"]: r for r in result.clean.to_dicts()}
+    result, rows = signups(tmp_path, shapes)
     assert json.loads(rows["as_key"]["properties"]) == {"ref": "ad"}
     assert json.loads(rows["twice"]["properties"]) == {"plan": "pro"}
     assert reasons(result) == [(3, "invalid_value:properties"), (4, "invalid_value:properties")]
