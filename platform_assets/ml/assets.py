@@ -81,9 +81,9 @@ USERS_SQL = f"""
     "without activity; with nothing to measure, the abandonment rate, average order value and "
     "favourite category are null. A user active by then (an event in the 28 days or a live "
     "order) with no user record delivered by then, or signed up only later, has no row: "
-    "counted as "
-    "`active_users_without_record`. Each row names its `features_code_version`. Written to DuckDB "
-    "`features.user_features` and the offline store `lake/features/user_features/`.",
+    "counted as `active_users_without_record`. Each row names its `features_code_version`. "
+    "Written to DuckDB `features.user_features` and the offline store "
+    "`lake/features/user_features/`.",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[

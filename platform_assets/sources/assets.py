@@ -23,14 +23,8 @@ def landing_inventory(landing_root: str, spec: SourceSpec) -> list[tuple[str, in
     root = Path(landing_root) / spec.name
     if not root.is_dir():
         return []
-    files = {
-        path for day in root.iterdir() if _is_day_folder(day) for path in spec.delivered_files(day)
-    }
+    files = {path for day in root.iterdir() for path in spec.delivered_files(day)}
     return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-
-
-def _is_day_folder(path: Path) -> bool:
-    return path.is_dir() and not path.name.startswith(".")
 
 
 def visible_files(root: Path) -> Iterator[PurePath]:

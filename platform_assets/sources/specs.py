@@ -39,18 +39,19 @@ class SourceSpec:
     keep: str = "first"
 
     def delivered_files(self, folder: Path) -> set[Path]:
-        """The files of `folder` matching a file pattern. Hidden ones are not delivered yet:
-        uploaders write under a hidden name and rename it when the file is complete."""
+        """The files of a delivery-day folder that a run reads (`reads`)."""
+        if not folder.is_dir():
+            return set()
         return {
             path
-            for pattern in self.file_patterns
-            for path in folder.glob(pattern)
-            if path.is_file() and not path.name.startswith(".")
+            for path in folder.iterdir()
+            if path.is_file() and self.reads(PurePath(folder.name, path.name))
         }
 
     def reads(self, relative: PurePath) -> bool:
         """Whether a run reads the file at `relative` to the source's landing folder: directly
-        in a delivery-day folder, named for a file pattern, neither of them hidden."""
+        in a delivery-day folder, named for a file pattern, neither of them hidden (uploaders
+        write under a hidden name and rename the file when it is complete)."""
         return (
             len(relative.parts) == 2
             and not any(part.startswith(".") for part in relative.parts)
