@@ -47,6 +47,7 @@ from platform_assets.ml.features import (
     CATEGORY_EVENTS,
     FEATURE_COLUMNS,
     LIVE_STATUSES,
+    LOOKBACK_DAYS,
     ZERO_WHEN_NONE,
 )
 from platform_assets.sources.specs import APP_EVENTS, APPS, EVENT_TYPES, ORDER_STATUSES
@@ -56,7 +57,6 @@ ORDER = ["_delivery_date", "_source_file", "_line_number"]
 CHUNK_LINES = 100_000
 UNIQUENESS_CHECKS = {"field_uniqueness", "multiple_fields_uniqueness"}
 SESSION_GAP = pd.Timedelta(minutes=30)  # dbt's session_gap_minutes
-LOOKBACK_DAYS = 28  # the features' window
 LOOKBACK = pd.Timedelta(days=LOOKBACK_DAYS)
 EVENT_COLUMNS = [
     "event_id",

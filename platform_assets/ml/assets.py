@@ -23,6 +23,7 @@ from platform_assets.metadata import preview
 from platform_assets.ml.features import (
     CATEGORY_EVENTS,
     FEATURE_COLUMNS,
+    LOOKBACK_DAYS,
     cutoff_of,
     purchase_labels,
     user_features,
@@ -46,7 +47,7 @@ WAREHOUSE_INPUTS = ["fct_events", "fct_order_history", "dim_products"]
 # A feature row as of X reads the events of the 28 days up to X (orders and the catalog up to X):
 # a change to any of those days (late data) makes it stale, and the late-data automation
 # rebuilds it (FEATURE_DAYS; older order changes fall outside the automation's window anyway).
-FEATURE_DAYS = days_around(-27, 0)
+FEATURE_DAYS = days_around(1 - LOOKBACK_DAYS, 0)
 # Features are computed per shard of users (`hash(user_id) % shards`), at most about
 # SHARD_EVENTS events of the window at a time: the step's memory stays bounded on big days.
 SHARD_EVENTS = 2_000_000
@@ -308,7 +309,7 @@ def as_of_dates_of_old_code(features: pl.DataFrame) -> list:
 def with_lookback_flag(dataset: pl.DataFrame, first_day) -> pl.DataFrame:
     """`lookback_complete`: whether the row's 28-day event window starts on or after the first
     day of events (earlier rows count less history than they will for later dates)."""
-    start = pl.col("as_of_date") - timedelta(days=27)
+    start = pl.col("as_of_date") - timedelta(days=LOOKBACK_DAYS - 1)
     complete = pl.lit(False) if first_day is None else start >= pl.lit(first_day)
     return dataset.with_columns(complete.alias("lookback_complete"))
 

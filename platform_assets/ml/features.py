@@ -14,6 +14,7 @@ import polars as pl
 
 LIVE_STATUSES = ["created", "paid", "shipped", "delivered"]
 CATEGORY_EVENTS = ["product_view", "add_to_cart", "purchase"]
+LOOKBACK_DAYS = 28  # event features, and orders_28d/revenue_28d: the days up to as_of, itself too
 
 
 def cutoff_of(as_of: date) -> datetime:
@@ -153,7 +154,8 @@ FEATURE_COLUMNS = [
 
 def _in_lookback(cutoff: datetime) -> pl.Expr:
     """Events of the 28 days up to the cutoff."""
-    return (pl.col("event_time") < cutoff) & (pl.col("event_time") >= cutoff - timedelta(days=28))
+    start = cutoff - timedelta(days=LOOKBACK_DAYS)
+    return (pl.col("event_time") < cutoff) & (pl.col("event_time") >= start)
 
 
 def _live_orders(order_history: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
@@ -182,7 +184,7 @@ def _recency(past: pl.LazyFrame) -> pl.LazyFrame:
 def _monetary(live: pl.LazyFrame, cutoff: datetime) -> pl.LazyFrame:
     """Order counts over every live order; money in the user's main currency only (amounts
     are never converted, as in `fct_daily_revenue`: 10 EUR and 1000 JPY are not 1010)."""
-    in_28 = pl.col("created_at") >= cutoff - timedelta(days=28)
+    in_28 = pl.col("created_at") >= cutoff - timedelta(days=LOOKBACK_DAYS)
     in_main = pl.col("currency") == pl.col("main_currency")
     return (
         live.join(_main_currency(live), on="user_id")
