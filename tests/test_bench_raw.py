@@ -49,13 +49,23 @@ def test_the_checksums_have_every_section_and_agree_with_each_other(tmp_path):
     landing = tmp_path / "landing"
     simulate(landing, DAY, 1, 3000, seed=5)
     checksums = run(landing, tmp_path / "raw", [DAY], KEY)[DAY.isoformat()]
-    assert set(checksums) == {"clean_rows", "events", "revenue", "engagement", "user_features"}
+    assert set(checksums) == {
+        "clean_rows",
+        "events",
+        "revenue",
+        "engagement",
+        "session_revenue",
+        "user_features",
+    }
     assert checksums["events"] == checksums["clean_rows"]["app_events"]
     assert sum(app["events"] for app in checksums["engagement"].values()) == checksums["events"]
     assert checksums["user_features"]["rows"] == checksums["clean_rows"]["users"]
     assert checksums["user_features"]["events_28d"] == checksums["events"]
     orders = sum(c["orders"] for c in checksums["revenue"].values())
     assert 0 < orders <= checksums["clean_rows"]["orders"]
+    # the simulator writes one order per purchasing session and currency
+    buying = checksums["session_revenue"].values()
+    assert 0 < sum(c["sessions"] + c["other_currency_purchases"] for c in buying) >= orders
     assert not (tmp_path / "raw" / "stage").exists()  # raw PII does not outlive the run
 
 

@@ -6,6 +6,8 @@ of one day's outputs, computed from what each variant wrote.
       "events": rows of the day in fct_events,
       "revenue": {currency: {"orders": n, "gross_revenue": "1234.50", "net_revenue": "..."}},
       "engagement": {app: {"dau": n, "sessions": n, "events": n, "purchasing_users": n}},
+      "session_revenue": {revenue_currency: {"sessions": n, "revenue": "...",
+                          "other_currency_purchases": n}},  (sessions dated that day)
       "user_features": {"rows": n, "events_28d": n, "sessions_28d": n, "orders_total": n,
                         "revenue_total": "...", "favourite_categories": n},
     }
@@ -77,6 +79,11 @@ def warehouse_checksums(con, clean_rows: dict, features: Path, day: date) -> dic
     engagement = (
         "SELECT app, dau, sessions, events, purchasing_users FROM marts.fct_daily_engagement"
     )
+    session_revenue = (
+        "SELECT revenue_currency, count(*), sum(revenue), sum(other_currency_purchases) "
+        "FROM marts.fct_sessions WHERE session_date = ? AND revenue_currency IS NOT NULL "
+        "GROUP BY revenue_currency"
+    )
     user_features = (
         "SELECT count(*), sum(events_28d), sum(sessions_28d), sum(orders_total), "
         "sum(revenue_total), count(favourite_category_28d)"
@@ -86,6 +93,7 @@ def warehouse_checksums(con, clean_rows: dict, features: Path, day: date) -> dic
         "events": rows("SELECT count(*) FROM marts.fct_events WHERE event_date = ?", [day])[0][0],
         "revenue": revenue_section(rows(f"{revenue} WHERE date = ?", [day])),
         "engagement": engagement_section(rows(f"{engagement} WHERE date = ?", [day])),
+        "session_revenue": session_revenue_section(rows(session_revenue, [day])),
         "user_features": user_features_section(
             *rows(f"{user_features} FROM read_parquet(?)", [str(features)])[0]
         ),
@@ -110,6 +118,19 @@ def engagement_section(rows) -> dict:
             "purchasing_users": int(buyers),
         }
         for app, dau, sessions, events, buyers in rows
+    }
+
+
+def session_revenue_section(rows) -> dict:
+    """(revenue_currency, sessions, revenue, other_currency_purchases) rows -> the
+    `session_revenue` section."""
+    return {
+        currency: {
+            "sessions": int(sessions),
+            "revenue": money(revenue),
+            "other_currency_purchases": int(others),
+        }
+        for currency, sessions, revenue, others in rows
     }
 
 

@@ -39,6 +39,7 @@ from pandera.typing import Series
 from platform_assets.bench.checksums import (
     engagement_section,
     revenue_section,
+    session_revenue_section,
     user_features_section,
 )
 from platform_assets.lake.parse import LEAP_SECOND, TRUE_FALSE
@@ -67,6 +68,7 @@ EVENT_COLUMNS = [
     "event_date",
     "product_id",
     "price",
+    "currency",
 ]
 SLIM_EVENTS = [*EVENT_COLUMNS, "session_key", "session_start"]  # kept for later days
 PRODUCT_ATTRIBUTES = ["name", "category", "price", "currency", "active"]
@@ -187,7 +189,9 @@ def run(landing: Path, workdir: Path, days: list[date], pii_key: str) -> dict:
     write_parquet(revenue, workdir / "marts" / "fct_daily_revenue.parquet")
     write_parquet(engagement, workdir / "marts" / "fct_daily_engagement.parquet")
     return {
-        day.isoformat(): checksums(clean_rows[day], revenue, engagement, features[day], day)
+        day.isoformat(): checksums(
+            clean_rows[day], revenue, engagement, sessions, features[day], day
+        )
         for day in days
     }
 
@@ -433,7 +437,6 @@ def session_table(events: pd.DataFrame) -> pd.DataFrame:
         add_to_cart=kind == "add_to_cart",
         checkout=kind == "checkout_started",
         purchase=kind == "purchase",
-        revenue=events["price"].where(kind == "purchase"),
     )
     sessions = events.groupby(
         ["session_key", "user_id", "app", "session_start"], as_index=False, sort=False
@@ -445,13 +448,37 @@ def session_table(events: pd.DataFrame) -> pd.DataFrame:
         add_to_carts=("add_to_cart", "sum"),
         has_checkout=("checkout", "any"),
         has_purchase=("purchase", "any"),
-        revenue=("revenue", "sum"),
     )
     duration = sessions["session_end"] - sessions["session_start"]
-    return sessions.assign(
+    sessions = sessions.assign(
         session_date=sessions["session_start"].dt.date,
         duration_seconds=duration.dt.total_seconds(),
-        revenue=sessions["revenue"].round(2),
+    )
+    return sessions.merge(session_revenue(events), on="session_key", how="left").fillna(
+        {"revenue": 0.0, "other_currency_purchases": 0}
+    )
+
+
+def session_revenue(events: pd.DataFrame) -> pd.DataFrame:
+    """Each purchasing session's revenue in the currency of most of its priced purchases (ties
+    to the code first in order), and its purchases in other currencies."""
+    bought = events[(events["event_type"] == "purchase") & events["price"].notna()]
+    per_currency = (
+        bought.groupby(["session_key", "currency"])["price"]
+        .agg(purchases="size", amount="sum")
+        .reset_index()
+        .sort_values(["session_key", "purchases", "currency"], ascending=[True, False, True])
+    )
+    main = per_currency.drop_duplicates("session_key")
+    total = per_currency.groupby("session_key")["purchases"].sum()
+    return pd.DataFrame(
+        {
+            "session_key": main["session_key"],
+            "revenue_currency": main["currency"],
+            "revenue": main["amount"].round(2),
+            "other_currency_purchases": total.loc[main["session_key"]].to_numpy()
+            - main["purchases"].to_numpy(),
+        }
     )
 
 
@@ -649,6 +676,7 @@ def checksums(
     clean_rows: dict,
     revenue: pd.DataFrame,
     engagement: pd.DataFrame,
+    sessions: pd.DataFrame,
     features: pd.DataFrame,
     day: date,
 ) -> dict:
@@ -656,6 +684,12 @@ def checksums(
     row counts, the final aggregates and the day's features."""
     revenue = revenue[revenue["date"] == day]
     engagement = engagement[engagement["date"] == day]
+    bought = sessions[(sessions["session_date"] == day) & sessions["revenue_currency"].notna()]
+    by_currency = bought.groupby("revenue_currency", as_index=False).agg(
+        sessions=("session_key", "size"),
+        revenue=("revenue", "sum"),
+        others=("other_currency_purchases", "sum"),
+    )
     return {
         "clean_rows": clean_rows,
         "events": int(engagement["events"].sum()),
@@ -667,6 +701,7 @@ def checksums(
                 index=False
             )
         ),
+        "session_revenue": session_revenue_section(by_currency.itertuples(index=False)),
         "user_features": user_features_section(
             len(features),
             features["events_28d"].sum(),

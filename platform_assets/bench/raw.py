@@ -333,26 +333,47 @@ SELECT
 FROM keyed
 """
 
-# A session's start is its first event, so its columns follow from fct_events alone.
+# A session's start is its first event, so its columns follow from fct_events alone. Revenue is
+# in the currency of most of its priced purchases (ties to the first code).
 FCT_SESSIONS = f"""
 CREATE OR REPLACE TABLE marts.fct_sessions AS
+WITH sessions AS (
+    SELECT
+        session_key, user_id, app,
+        min(event_time) AS session_start,
+        max(event_time) AS session_end,
+        {_utc_date("min(event_time)")} AS session_date,
+        CAST(epoch_us(max(event_time)) - epoch_us(min(event_time)) AS DOUBLE) / 1e6
+            AS duration_seconds,
+        count(*) AS events,
+        count(*) FILTER (WHERE event_type = 'page_view') AS page_views,
+        count(*) FILTER (WHERE event_type = 'product_view') AS product_views,
+        count(*) FILTER (WHERE event_type = 'add_to_cart') AS add_to_carts,
+        bool_or(event_type = 'checkout_started') AS has_checkout,
+        bool_or(event_type = 'purchase') AS has_purchase
+    FROM marts.fct_events
+    GROUP BY session_key, user_id, app
+), by_currency AS (
+    SELECT session_key, currency, count(*) AS purchases, sum(price) AS amount
+    FROM marts.fct_events
+    WHERE event_type = 'purchase' AND price IS NOT NULL
+    GROUP BY session_key, currency
+), revenue AS (
+    SELECT
+        session_key,
+        first(currency ORDER BY purchases DESC, currency) AS revenue_currency,
+        first(amount ORDER BY purchases DESC, currency) AS revenue,
+        sum(purchases) - first(purchases ORDER BY purchases DESC, currency)
+            AS other_currency_purchases
+    FROM by_currency
+    GROUP BY session_key
+)
 SELECT
-    session_key, user_id, app,
-    min(event_time) AS session_start,
-    max(event_time) AS session_end,
-    {_utc_date("min(event_time)")} AS session_date,
-    CAST(epoch_us(max(event_time)) - epoch_us(min(event_time)) AS DOUBLE) / 1e6
-        AS duration_seconds,
-    count(*) AS events,
-    count(*) FILTER (WHERE event_type = 'page_view') AS page_views,
-    count(*) FILTER (WHERE event_type = 'product_view') AS product_views,
-    count(*) FILTER (WHERE event_type = 'add_to_cart') AS add_to_carts,
-    bool_or(event_type = 'checkout_started') AS has_checkout,
-    bool_or(event_type = 'purchase') AS has_purchase,
-    CAST(coalesce(sum(price) FILTER (WHERE event_type = 'purchase'), 0) AS DECIMAL(18, 2))
-        AS revenue
-FROM marts.fct_events
-GROUP BY session_key, user_id, app
+    sessions.*,
+    revenue.revenue_currency,
+    CAST(coalesce(revenue.revenue, 0) AS DECIMAL(18, 2)) AS revenue,
+    coalesce(revenue.other_currency_purchases, 0) AS other_currency_purchases
+FROM sessions LEFT JOIN revenue USING (session_key)
 """
 
 ORDER_HISTORY = """

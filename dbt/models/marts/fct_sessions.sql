@@ -8,6 +8,8 @@
   the events dated [window start - 2 days, window end + 1 day]: every event of a session shorter
   than 24 hours. As each event keeps its session's start, a session read in part (its first day
   not loaded yet) is still dated right, and the run of that day replaces it whole.
+  Money is never added across currencies: revenue is in the currency of most of the session's
+  priced purchases (ties to the first code), and the purchases in other currencies are counted.
 #}
 {{
     config(
@@ -25,25 +27,58 @@ with events as (
     from {{ ref('fct_events') }}
     where {{ in_window('event_date', start_offset=-2, end_offset=1) }}
 
+),
+
+sessions as (
+
+    select
+        session_key,
+        user_id,
+        app,
+        session_start,
+        max(event_time)                                                       as session_end,
+        session_date,
+        cast(epoch_us(max(event_time)) - epoch_us(session_start) as double) / 1e6 as duration_seconds,
+        count(*)                                                              as events,
+        count(*) filter (where event_type = 'page_view')                      as page_views,
+        count(*) filter (where event_type = 'product_view')                   as product_views,
+        count(*) filter (where event_type = 'add_to_cart')                    as add_to_carts,
+        bool_or(event_type = 'checkout_started')                              as has_checkout,
+        bool_or(event_type = 'purchase')                                      as has_purchase
+    from events
+    where {{ in_window('session_date', start_offset=-1) }}
+    group by session_key, user_id, app, session_start, session_date
+
+),
+
+purchases_by_currency as (
+
+    select session_key, currency, count(*) as purchases, sum(price) as amount
+    from events
+    where event_type = 'purchase'
+        and price is not null
+        and {{ in_window('session_date', start_offset=-1) }}
+    group by session_key, currency
+
+),
+
+-- the currency of most priced purchases, ties to the first code
+session_revenue as (
+
+    select
+        session_key,
+        first(currency order by purchases desc, currency)                    as revenue_currency,
+        first(amount order by purchases desc, currency)                      as revenue,
+        sum(purchases) - first(purchases order by purchases desc, currency)  as other_currency_purchases
+    from purchases_by_currency
+    group by session_key
+
 )
 
 select
-    session_key,
-    user_id,
-    app,
-    session_start,
-    max(event_time)                                                       as session_end,
-    session_date,
-    cast(epoch_us(max(event_time)) - epoch_us(session_start) as double) / 1e6 as duration_seconds,
-    count(*)                                                              as events,
-    count(*) filter (where event_type = 'page_view')                      as page_views,
-    count(*) filter (where event_type = 'product_view')                   as product_views,
-    count(*) filter (where event_type = 'add_to_cart')                    as add_to_carts,
-    bool_or(event_type = 'checkout_started')                              as has_checkout,
-    bool_or(event_type = 'purchase')                                      as has_purchase,
-    cast(
-        coalesce(sum(price) filter (where event_type = 'purchase'), 0) as decimal(18, 2)
-    )                                                                     as revenue
-from events
-where {{ in_window('session_date', start_offset=-1) }}
-group by session_key, user_id, app, session_start, session_date
+    sessions.*,
+    session_revenue.revenue_currency,
+    cast(coalesce(session_revenue.revenue, 0) as decimal(18, 2))          as revenue,
+    cast(coalesce(session_revenue.other_currency_purchases, 0) as bigint) as other_currency_purchases
+from sessions
+left join session_revenue using (session_key)
