@@ -9,6 +9,7 @@ from datetime import date
 
 import dagster as dg
 
+from platform_assets.automation import landing as landing_module
 from platform_assets.automation.landing import (
     FOLLOW_UP_RUN,
     READS_THE_DAY_BEFORE,
@@ -20,23 +21,37 @@ from platform_assets.automation.landing import (
 from platform_assets.lake.landing import delivery_files
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
-from platform_assets.sources.assets import unmatched_files
+from platform_assets.sources.assets import landing_inventory, unmatched_files
 from platform_assets.sources.specs import SOURCES
 
 OLD = 1_000_000_000 * 1_000_000_000  # mtime_ns well in the past
 NOW = time.time()
 
 
-def plan(files, cursor=None, digests=None, ingested=None):
+def full_plan(files, cursor=None, digests=None, ingested=None, **options):
     digests = digests or {}
+
+    def digest(path: str) -> str:
+        found = digests.get(path, f"sha-of-{path}")
+        if isinstance(found, Exception):
+            raise found
+        return found
+
     return plan_landing_runs(
         files,
         cursor or {},
-        digest=lambda path: digests.get(path, f"sha-of-{path}"),
+        digest=digest,
         ingested_at=lambda source, day: (ingested or {}).get((source, day)),
         is_partition=daily_partitions.has_partition_key,
         now=NOW,
+        **options,
     )
+
+
+def plan(files, cursor=None, digests=None, ingested=None):
+    """(runs, cursor) of the plan."""
+    result = full_plan(files, cursor, digests, ingested)
+    return result.runs, result.cursor
 
 
 def test_a_burst_of_files_gives_one_run_per_delivery_day():
@@ -296,3 +311,132 @@ def test_a_correction_queued_behind_the_next_days_landing_run_is_still_followed(
         )
         landing, follow_up = landing_sensor(context).run_requests
         assert (landing.partition_key, follow_up.partition_key) == ("2026-03-02", "2026-03-03")
+
+
+def test_a_day_with_a_file_that_cannot_be_read_waits_without_holding_up_the_others():
+    files = {
+        "orders/2026-03-02/orders.csv": (12, OLD),
+        "app_events/2026-03-03/a.jsonl": (10, OLD),
+        "orders/2026-03-03/orders.csv": (13, OLD),
+    }
+    denied = PermissionError(13, "Permission denied")
+    blocked = full_plan(files, digests={"orders/2026-03-03/orders.csv": denied})
+    assert [r.partition for r in blocked.runs] == ["2026-03-02"]
+    assert blocked.unreadable == {
+        "orders/2026-03-03/orders.csv": "PermissionError: Permission denied"
+    }
+    assert "app_events/2026-03-03/a.jsonl" not in blocked.cursor  # the day waits whole
+    [run], _ = plan(files, blocked.cursor)  # readable again
+    assert run.partition == "2026-03-03" and len(run.files) == 2
+
+
+def test_a_file_removed_while_hashed_lets_its_day_wait_for_the_next_tick():
+    files = {"orders/2026-03-02/orders.csv": (12, OLD), "orders/2026-03-02/b.csv": (13, OLD)}
+    gone = full_plan(files, digests={"orders/2026-03-02/b.csv": FileNotFoundError(2, "gone")})
+    assert gone.runs == [] and gone.unreadable == {} and gone.cursor == {}
+
+
+def test_the_sensor_warns_once_about_what_it_cannot_read_and_runs_it_once_it_can(
+    tmp_path, capfd, monkeypatch
+):
+    """The tick used to fail on the first file or folder it could not read: no day ran."""
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/orders.csv", "orders/2026-03-03/orders.csv")
+    locked = {landing / "orders/2026-03-03/orders.csv"}
+    real_sha256 = landing_module.file_sha256
+
+    def sha256(path):
+        if path in locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_sha256(path)
+
+    monkeypatch.setattr(landing_module, "file_sha256", sha256)
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+
+    def warned() -> list[str]:
+        return re.findall(r"landing path '([^']+)' cannot be read", capfd.readouterr().err)
+
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
+        assert [r.partition_key for r in first.run_requests] == ["2026-03-02"]
+        assert warned() == ["orders/2026-03-03/orders.csv"]
+        context = dg.build_sensor_context(
+            instance=instance, resources={"lake": lake}, cursor=first.cursor
+        )
+        assert landing_sensor(context).run_requests == [] and warned() == []
+        locked.clear()
+        [request] = landing_sensor(context).run_requests
+        assert request.partition_key == "2026-03-03"
+        assert "~unreadable" not in json.loads(landing_sensor(context).cursor)
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_and_the_others_are_listed(
+    tmp_path, monkeypatch
+):
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/orders.csv", "orders/2026-03-03/orders.csv")
+    spec = SOURCES["orders"]
+    real = type(spec).delivered_files
+
+    def delivered_files(self, folder):
+        if folder.name == "2026-03-03":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real(self, folder)
+
+    monkeypatch.setattr(type(spec), "delivered_files", delivered_files)
+    problems = {}
+    listed = landing_inventory(str(landing), spec, problems)
+    assert [path for path, _, _ in listed] == ["2026-03-02/orders.csv"]
+    assert problems == {"orders/2026-03-03": "PermissionError: Permission denied"}
+
+
+def test_a_file_that_left_the_landing_zone_leaves_the_cursor_and_runs_again_when_put_back():
+    a, b = "orders/2026-03-02/a.csv", "orders/2026-03-02/b.csv"
+    _, cursor = plan({a: (12, OLD), b: (13, OLD)})
+    runs, cursor = plan({b: (13, OLD)}, cursor)
+    assert runs == [] and a not in cursor
+    [run], _ = plan({a: (12, OLD), b: (13, OLD)}, cursor)
+    assert [item.split(":")[0] for item in run.files] == [a]
+
+
+def test_a_modification_time_in_the_future_is_not_a_file_being_written():
+    """A sender's wrong clock held its day back for good, silently."""
+    files = {"orders/2026-03-02/orders.csv": (12, int((NOW + 365 * 86400) * 1e9))}
+    [run], _ = plan(files)
+    assert run.partition == "2026-03-02"
+    assert plan({"orders/2026-03-02/orders.csv": (12, int((NOW + 0.5) * 1e9))})[0] == []
+
+
+def test_a_tick_hashes_days_within_its_budget_and_leaves_the_rest_for_the_next():
+    files = {f"orders/2026-03-0{day}/orders.csv": (12, OLD) for day in (2, 3, 4)}
+    ticks = iter(range(0, 1000, 30))  # every reading of the clock is 30 s later
+    first = full_plan(files, budget_seconds=20, clock=lambda: next(ticks))
+    assert [r.partition for r in first.runs] == ["2026-03-02"]
+    assert first.deferred == ["2026-03-03", "2026-03-04"]
+    ticks = iter(range(0, 1000, 30))
+    second = full_plan(files, first.cursor, budget_seconds=20, clock=lambda: next(ticks))
+    assert [r.partition for r in second.runs] == ["2026-03-03"]
+
+
+def test_a_fresh_cursor_asks_each_days_ingestion_once_and_reads_no_ingested_file():
+    files = {f"app_events/2026-03-02/{n}.jsonl": (10, OLD) for n in range(50)}
+    asked, hashed = [], []
+
+    def ingested_at(source, day):
+        asked.append((source, day))
+        return OLD / 1e9 + 60
+
+    def digest(path):
+        hashed.append(path)
+        return "sha"
+
+    result = plan_landing_runs(
+        files,
+        {},
+        digest=digest,
+        ingested_at=ingested_at,
+        is_partition=daily_partitions.has_partition_key,
+        now=NOW,
+    )
+    assert result.runs == [] and set(files) <= set(result.cursor)
+    assert asked == [("app_events", "2026-03-02")] and hashed == []

@@ -3,6 +3,7 @@ day (and, when the next day was already built, a run of what it reads of this on
 identified by path + content hash, so a re-touched or re-dropped identical file never runs twice;
 the cursor keeps that state across daemon restarts."""
 
+import functools
 import hashlib
 import json
 import time
@@ -19,6 +20,10 @@ from platform_assets.sources.assets import landing_inventory, visible_files
 from platform_assets.sources.specs import SOURCES
 
 SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a later tick
+CLOCK_SKEW_SECONDS = 60.0  # a modification time further ahead is a wrong clock, not a write
+# Files are hashed for this long per tick at most (Dagster gives a sensor 60 s); the days left
+# wait for the next tick, which starts from the cursor saved by this one.
+TICK_BUDGET_SECONDS = 20.0
 # Tags of the runs this sensor requests; fresh deliveries go ahead of backfills and late-data
 # runs in the run queue.
 LANDING_RUN = {"platform/trigger": "landing"}
@@ -36,10 +41,12 @@ READS_THE_DAY_BEFORE = (
     "fct_daily_engagement",
     "user_features",
 )
-# The cursor's entries that are not files (no file path starts with "~"): the folders and
-# unread files already warned about, and how many runs the sensor requested per delivery day.
+# The cursor's entries that are not files (no file path starts with "~"): the folders, unread
+# files and unreadable paths already warned about, and how many runs the sensor requested per
+# delivery day.
 WAITING = "~waiting"
 UNREAD = "~unread"
+UNREADABLE = "~unreadable"
 RUNS = "~runs"
 
 
@@ -50,6 +57,17 @@ class LandingRun:
     files: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LandingPlan:
+    """The runs to request, the cursor to save, and what held days back: files that could not
+    be read (path -> error) and the days left for the next tick (over the tick's budget)."""
+
+    runs: list[LandingRun]
+    cursor: dict
+    unreadable: dict[str, str]
+    deferred: list[str]
+
+
 def plan_landing_runs(
     files: dict[str, tuple[int, int]],
     cursor: dict,
@@ -58,48 +76,53 @@ def plan_landing_runs(
     ingested_at: Callable[[str, str], float | None],
     is_partition: Callable[[str], bool],
     now: float,
-) -> tuple[list[LandingRun], dict]:
+    budget_seconds: float = TICK_BUDGET_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> LandingPlan:
     """Decide which delivery days need a run.
 
     `files` maps `<source>/<YYYY-MM-DD>/<name>` to (size, mtime_ns); `cursor` holds
-    [size, mtime_ns, sha256] per file already handled, and under `RUNS` the number of runs
-    requested per day. A file counts as new when its content
-    hash is new to the cursor. Only on a fresh (empty) cursor, a file no newer than the last
-    ingestion of its raw partition is taken as done (so a new or reset sensor does not re-run
-    what was already ingested); afterwards every unseen file runs, including one that landed
-    while its day's raw step was running.
-    A delivery day with a file still being written (modified in the last `SETTLE_SECONDS`)
-    waits whole for a later tick, so a burst of files becomes one run. A folder that is not a
-    day of the pipeline's partitions (not a date, before the first, or tomorrow's) waits too,
-    without holding up the others. A run key numbers the day's runs and names each file's
-    content and modification time: a file put back as it was before (`cp -p`) is a new change,
-    not the earlier run, which Dagster would skip; a tick that fails before saving its cursor
-    asks for the same keys again.
+    [size, mtime_ns, sha256] per file already handled (entries of files no longer listed are
+    dropped: one put back later is new), and under `RUNS` the number of runs requested per
+    day. A file counts as new when its content hash is new to the cursor. Only on a fresh
+    (empty) cursor, a file no newer than the last ingestion of its raw partition is taken as
+    done, without reading it (so a new or reset sensor does not re-run, or hash, what was
+    already ingested); afterwards every unseen file runs, including one that landed while its
+    day's raw step was running.
+    A delivery day with a file still being written (modified in the last `SETTLE_SECONDS`; a
+    time further in the future than `CLOCK_SKEW_SECONDS` is a wrong clock, not a write) waits
+    whole for a later tick, so a burst of files becomes one run; so does a day with a file that
+    cannot be read, until it can. A folder that is not a day of the pipeline's partitions (not
+    a date, before the first, or tomorrow's) waits too, without holding up the others. Days
+    are hashed in order until `budget_seconds` have passed; the rest wait for the next tick.
+    A run key numbers the day's runs and names each file's content and modification time: a
+    file put back as it was before (`cp -p`) is a new change, not the earlier run, which
+    Dagster would skip; a tick that fails before saving its cursor asks for the same keys again.
     """
-    new_cursor = dict(cursor)
     fresh = not cursor
+    new_cursor = {key: entry for key, entry in cursor.items() if key in files or key[0] == "~"}
+    by_day: dict[str, list[str]] = {}
+    for path in sorted(files):
+        by_day.setdefault(path.split("/")[1], []).append(path)
+    ingested = functools.cache(ingested_at) if fresh else None
     changed: dict[str, list[str]] = {}
-    settling = {
-        path.split("/")[1]
-        for path, (_, mtime_ns) in files.items()
-        if now - mtime_ns / 1e9 < SETTLE_SECONDS
-    }
-    ready = {day for day in {path.split("/")[1] for path in files} - settling if is_partition(day)}
-    for path, (size, mtime_ns) in sorted(files.items()):
-        source, day, _ = path.split("/", 2)
-        if day not in ready:
+    unreadable: dict[str, str] = {}
+    deferred: list[str] = []
+    deadline, worked = clock() + budget_seconds, False
+    for day, paths in sorted(by_day.items()):
+        if not is_partition(day) or any(being_written(files[path][1], now) for path in paths):
             continue
-        seen = cursor.get(path)
-        if seen and seen[:2] == [size, mtime_ns]:
+        if worked and clock() > deadline:  # one day's work at least
+            deferred.append(day)
             continue
-        sha = digest(path)
-        new_cursor[path] = [size, mtime_ns, sha]
-        if seen and seen[2] == sha:
-            continue  # touched or re-dropped with the same content
-        last = ingested_at(source, day) if fresh else None
-        if last is not None and mtime_ns / 1e9 <= last:
-            continue  # ingested before this cursor existed
-        changed.setdefault(day, []).append(f"{path}:{sha}:{mtime_ns}")
+        entries, items, problems = _day_changes(paths, files, cursor, digest, ingested)
+        worked = worked or bool(entries or problems)
+        if problems:  # the day waits whole; a file removed meanwhile has no message
+            unreadable.update({path: why for path, why in problems.items() if why})
+            continue
+        new_cursor.update(entries)
+        if items:
+            changed[day] = items
     requested = dict(cursor.get(RUNS, {}))
     runs = []
     for day, items in sorted(changed.items()):
@@ -108,7 +131,52 @@ def plan_landing_runs(
         runs.append(LandingRun(day, key, tuple(items)))
     if requested:
         new_cursor[RUNS] = requested
-    return runs, new_cursor
+    return LandingPlan(runs, new_cursor, unreadable, deferred)
+
+
+def being_written(mtime_ns: int, now: float) -> bool:
+    """Modified in the last `SETTLE_SECONDS` (a time in the future within the clock skew)."""
+    return -CLOCK_SKEW_SECONDS < now - mtime_ns / 1e9 < SETTLE_SECONDS
+
+
+def files_from_the_future(run: LandingRun, now: float) -> list[str]:
+    """The run's files modified further in the future than the clock skew."""
+    items = (item.rsplit(":", 2) for item in run.files)
+    return [path for path, _, mtime in items if int(mtime) / 1e9 > now + CLOCK_SKEW_SECONDS]
+
+
+def _day_changes(
+    paths: list[str],
+    files: dict[str, tuple[int, int]],
+    cursor: dict,
+    digest: Callable[[str], str],
+    ingested: Callable[[str, str], float | None] | None,
+) -> tuple[dict, list[str], dict[str, str]]:
+    """A day's new cursor entries, its new or changed files as run items, and its files that
+    could not be read (path -> error; "" for one removed meanwhile)."""
+    entries, items, problems = {}, [], {}
+    for path in paths:
+        size, mtime_ns = files[path]
+        seen = cursor.get(path)
+        if seen and seen[:2] == [size, mtime_ns]:
+            continue
+        source, day, _ = path.split("/", 2)
+        last = ingested(source, day) if ingested else None
+        if last is not None and mtime_ns / 1e9 <= last:
+            entries[path] = [size, mtime_ns, None]  # ingested before this cursor existed
+            continue
+        try:
+            sha = digest(path)
+        except FileNotFoundError:
+            problems[path] = ""
+            continue
+        except OSError as exc:
+            problems[path] = f"{type(exc).__name__}: {exc.strerror or exc}"
+            continue
+        entries[path] = [size, mtime_ns, sha]
+        if not (seen and seen[2] == sha):  # else touched or re-dropped with the same content
+            items.append(f"{path}:{sha}:{mtime_ns}")
+    return entries, items, problems
 
 
 def follow_up_days(run_days: list[str], built: Callable[[str], bool]) -> list[str]:
@@ -148,12 +216,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def landing_files(landing_root: str) -> dict[str, tuple[int, int]]:
-    """Every delivered file of every source as `<source>/<day>/<name>` -> (size, mtime_ns)."""
+def landing_files(
+    landing_root: str, problems: dict[str, str] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Every delivered file of every source as `<source>/<day>/<name>` -> (size, mtime_ns);
+    what cannot be listed is noted in `problems` (path -> error)."""
     return {
         f"{spec.name}/{path}": (size, mtime)
         for spec in SOURCES.values()
-        for path, size, mtime in landing_inventory(landing_root, spec)
+        for path, size, mtime in landing_inventory(landing_root, spec, problems)
     }
 
 
@@ -199,19 +270,23 @@ def _built(instance: dg.DagsterInstance, landed: set[str]) -> Callable[[str], bo
 )
 def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg.SensorResult:
     root = Path(lake.landing_root)
-    files = landing_files(lake.landing_root)
+    problems: dict[str, str] = {}
+    files = landing_files(lake.landing_root, problems)
     state = json.loads(context.cursor) if context.cursor else {}
     warned = state.pop(WAITING, [])
     told, unread = state.pop(UNREAD, []), unread_files(lake.landing_root)
+    blocked_before = state.pop(UNREADABLE, [])
     waiting = not_pipeline_days(files)
-    runs, cursor = plan_landing_runs(
+    now = time.time()
+    plan = plan_landing_runs(
         files,
         state,
         digest=lambda path: file_sha256(root / path),
         ingested_at=_last_ingestion(context.instance),
         is_partition=lambda day: day not in waiting,
-        now=time.time(),
+        now=now,
     )
+    runs, cursor = plan.runs, plan.cursor
     for day in sorted(set(waiting) - set(warned)):  # once, not on every tick
         context.log.warning(
             f"landing folder {day!r} is not a day of daily_pipeline "
@@ -229,8 +304,26 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         )
     if unread:
         cursor = {**cursor, UNREAD: unread}
+    blocked = {**problems, **plan.unreadable}
+    for path in sorted(set(blocked) - set(blocked_before)):  # once, until it can be read
+        context.log.warning(
+            f"landing path {path!r} cannot be read ({blocked[path]}): its files wait, and a "
+            "day with a file that cannot be read waits whole, until the sensor can read them"
+        )
+    if blocked:
+        cursor = {**cursor, UNREADABLE: sorted(blocked)}
+    if plan.deferred:
+        context.log.info(
+            f"{len(plan.deferred)} delivery day(s) left for the next tick (from "
+            f"{plan.deferred[0]}): this tick hashed files for {TICK_BUDGET_SECONDS:.0f} s"
+        )
     for run in runs:
         context.log.info(f"delivery {run.partition}: {len(run.files)} new or changed files")
+        if ahead := files_from_the_future(run, now):
+            context.log.warning(
+                f"delivery {run.partition}: modification time in the future, taken as "
+                f"delivered (a wrong clock on the sender's side?): {', '.join(ahead)}"
+            )
     requests = [
         dg.RunRequest(
             run_key=run.run_key,

@@ -18,13 +18,42 @@ def deliveries_key(spec: SourceSpec) -> dg.AssetKey:
     return dg.AssetKey(f"{spec.name}_deliveries")
 
 
-def landing_inventory(landing_root: str, spec: SourceSpec) -> list[tuple[str, int, int]]:
-    """(relative path, size, mtime ns) of every delivered file of a source, sorted."""
+def landing_inventory(
+    landing_root: str, spec: SourceSpec, problems: dict[str, str] | None = None
+) -> list[tuple[str, int, int]]:
+    """(relative path, size, mtime ns) of every delivered file of a source, sorted. A folder
+    or file that cannot be listed or read (permissions) is left out and noted in `problems`
+    (its path relative to the landing root -> the error); one removed meanwhile is left out."""
     root = Path(landing_root) / spec.name
-    if not root.is_dir():
+    problems = {} if problems is None else problems
+    try:
+        days = list(root.iterdir()) if root.is_dir() else []
+    except OSError as exc:
+        problems[spec.name] = _why(exc)
         return []
-    files = {path for day in root.iterdir() for path in spec.delivered_files(day)}
-    return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    rows = []
+    for day in days:
+        try:
+            files = spec.delivered_files(day)
+        except FileNotFoundError:
+            continue  # removed while listed
+        except OSError as exc:
+            problems[f"{spec.name}/{day.name}"] = _why(exc)
+            continue
+        for path in files:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # removed while listed
+            except OSError as exc:
+                problems[f"{spec.name}/{day.name}/{path.name}"] = _why(exc)
+                continue
+            rows.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
+    return sorted(rows)
+
+
+def _why(exc: OSError) -> str:
+    return f"{type(exc).__name__}: {exc.strerror or exc}"
 
 
 def visible_files(root: Path) -> Iterator[PurePath]:
