@@ -102,7 +102,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     try:
         events = args.events_per_day or 1_000_000
         result = run(Path.cwd(), events, args.seed, args.workdir, args.days or 1, args.pairs or 1)
-    except (FileNotFoundError, FileExistsError, BenchmarkFailed) as exc:
+    except (OSError, ValueError, BenchmarkFailed) as exc:
         print(f"data-platform bench: {exc}", file=sys.stderr)
         return 1
     print(table(result))
@@ -121,7 +121,7 @@ def _run_bench_latency(args: argparse.Namespace) -> int:
     events = args.events_per_day or 20000
     try:
         table = run(Path.cwd(), args.runs, events, args.seed, args.workdir)
-    except (FileNotFoundError, TimeoutError) as exc:
+    except (OSError, ValueError) as exc:  # TimeoutError is an OSError
         print(f"data-platform bench latency: {exc}", file=sys.stderr)
         return 2
     print("seconds per stage, delivery landed -> user_features materialized")
@@ -144,8 +144,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
         report = simulate(
             args.landing, args.start, args.days, args.events_per_day, args.seed, args.faults
         )
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:
         print(f"data-platform simulate: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(
+            f"data-platform simulate: not enough memory for {args.events_per_day:,} events a "
+            "day (a day is simulated in memory)",
+            file=sys.stderr,
+        )
         return 2
     for source in ("app_events", "orders", "products", "users"):
         counts = report[source]

@@ -452,3 +452,19 @@ def test_cli_prints_one_line_per_source(tmp_path, capsys):
     assert (tmp_path / "users" / "2026-03-01" / "users.jsonl").is_file()
     with pytest.raises(SystemExit):
         main([*args, "--events-per-day", "0", "--seed", "1"])
+
+
+def test_cli_refuses_what_it_cannot_simulate_in_one_line(tmp_path, capsys):
+    """These ended in tracebacks (one after a day was already written)."""
+    (tmp_path / "a-file").write_text("")
+    cases = [
+        (["--landing", str(tmp_path / "x"), "--start", "9999-12-30", "--days", "3"], "last date"),
+        (["--landing", str(tmp_path / "a-file"), "--start", "2026-03-01", "--days", "1"], "Not a"),
+    ]
+    for args, reason in cases:
+        assert main(["simulate", *args, "--events-per-day", "300", "--seed", "1"]) == 2
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith("data-platform simulate: ") and reason in line
+    assert not (tmp_path / "x").exists()  # refused before writing anything
+    assert main(["bench", "--events-per-day", "10", "--workdir", str(tmp_path / "b")]) == 1
+    assert "events_per_day >= 50" in capsys.readouterr().err

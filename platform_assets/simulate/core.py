@@ -77,6 +77,8 @@ def simulate(
     """
     if days < 1 or events_per_day < 50 or seed < 0:
         raise ValueError("need days >= 1, events_per_day >= 50 and seed >= 0")
+    if (date.max - start).days < days - 1:
+        raise ValueError(f"{days} days from {start} pass the last date, {date.max}")
     start_ms = _day_ms(start)
     rng = np.random.default_rng([seed, 2**31])
     base = people.existing_users(rng, people.base_size(events_per_day), start_ms)
