@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from urllib.error import HTTPError
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -50,12 +52,20 @@ class PiiHasher(dg.ConfigurableResource):
     key: str
 
 
+class AlertNotDelivered(Exception):
+    """The webhook refused an alert or could not be reached, every attempt."""
+
+
 class Alerts(dg.ConfigurableResource):
-    """Where alerts go. Set `jsonl_path`, `webhook_url`, or both."""
+    """Where alerts go. Set `jsonl_path`, `webhook_url`, or both. The webhook is tried
+    `attempts` times, `retry_seconds` apart, doubling (a server error, 429 or no connection);
+    an alert it never takes raises `AlertNotDelivered`, holding the alert."""
 
     jsonl_path: str | None = None
     webhook_url: str | None = None
     timeout_seconds: float = 10.0
+    attempts: int = 3
+    retry_seconds: float = 2.0
 
     def send(self, kind: str, summary: str, **details) -> dict:
         alert = {"kind": kind, "summary": summary, "at": datetime.now(UTC).isoformat(), **details}
@@ -65,15 +75,30 @@ class Alerts(dg.ConfigurableResource):
             with path.open("a") as handle:
                 handle.write(json.dumps(alert, default=str) + "\n")
         if self.webhook_url:
+            self._post(alert)
+        return alert
+
+    def _post(self, alert: dict) -> None:
+        body = json.dumps(alert, default=str).encode()
+        for attempt in range(1, self.attempts + 1):
             request = urllib.request.Request(
                 self.webhook_url,
-                data=json.dumps(alert, default=str).encode(),
+                data=body,
                 headers={"Content-Type": "application/json"},
                 method="POST",
             )
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-                response.read()
-        return alert
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                    response.read()
+                return
+            except OSError as exc:  # urllib's URLError and HTTPError, timeouts
+                retry = not isinstance(exc, HTTPError) or exc.code >= 500 or exc.code == 429
+                if not retry or attempt == self.attempts:
+                    raise AlertNotDelivered(
+                        f"the webhook did not take the alert ({attempt} attempt(s), last: "
+                        f"{exc}): {body.decode()}"
+                    ) from exc
+                time.sleep(self.retry_seconds * 2 ** (attempt - 1))
 
 
 class WarehouseDbt(DbtCliResource):

@@ -4,7 +4,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from platform_assets.resources import Alerts
+import pytest
+
+from platform_assets.resources import AlertNotDelivered, Alerts
 
 
 def test_alerts_are_appended_to_a_jsonl_file(tmp_path):
@@ -43,6 +45,48 @@ def test_alerts_are_posted_to_a_webhook():
     assert alert["summary"] == "Run abc failed" and alert["job"] == "daily_pipeline"
 
 
+def webhook_answering(*codes: int):
+    """A local webhook answering each POST with the next of `codes`; (url, codes received)."""
+    answers, seen = list(codes), []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(answers.pop(0))
+            self.send_response(seen[-1])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/hook", seen
+
+
+def test_a_webhook_that_fails_for_a_moment_still_gets_the_alert():
+    """A 503 used to lose the alert: Dagster's run-status cursor moves past the run anyway."""
+    server, url, seen = webhook_answering(503, 502, 204)
+    try:
+        Alerts(webhook_url=url, retry_seconds=0.01).send("run_failure", "Run abc failed")
+    finally:
+        server.shutdown()
+    assert seen == [503, 502, 204]
+
+
+def test_an_alert_the_webhook_never_takes_fails_loudly_with_the_alert():
+    server, url, seen = webhook_answering(503, 503, 503, 400)
+    try:
+        alerts = Alerts(webhook_url=url, retry_seconds=0.01)
+        with pytest.raises(AlertNotDelivered, match="3 attempt.*Run abc failed"):
+            alerts.send("run_failure", "Run abc failed")
+        with pytest.raises(AlertNotDelivered, match="1 attempt"):  # a 400 is not retried
+            alerts.send("run_failure", "Run abc failed")
+    finally:
+        server.shutdown()
+    assert seen == [503, 503, 503, 400]
+
+
 def test_a_runs_failed_error_checks_are_alerted_with_that_run_only(tmp_path):
     """The check alert is a run-status sensor: Dagster hands it each finished run once, and it
     alerts that run's failed ERROR checks, not another run's (a cursor on event timestamps
@@ -76,6 +120,38 @@ def test_a_runs_failed_error_checks_are_alerted_with_that_run_only(tmp_path):
     [alert] = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert alert["kind"] == "check_failure" and alert["asset"] == "first"
     assert alert["run_id"] == first.run_id
+
+
+def test_one_check_alert_the_webhook_refuses_does_not_keep_the_others_from_it(tmp_path):
+    import dagster as dg
+
+    from platform_assets.automation.alerts import alert_on_check_failure
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec(name, asset="sales") for name in ("a", "b")])
+    def sales():
+        yield dg.MaterializeResult()
+        for name in ("a", "b"):
+            yield dg.AssetCheckResult(
+                check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR
+            )
+
+    server, url, seen = webhook_answering(400, 204)
+    try:
+        alerts = Alerts(webhook_url=url, retry_seconds=0.01)
+        with dg.instance_for_test() as instance:
+            result = dg.materialize([sales], instance=instance)
+            context = dg.build_run_status_sensor_context(
+                sensor_name="alert_on_check_failure",
+                dagster_event=result.get_run_success_event(),
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(result.run_id),
+                resources={"alerts": alerts},
+            )
+            with pytest.raises(AlertNotDelivered, match="1 alert.*Check a on sales"):
+                alert_on_check_failure(context)
+    finally:
+        server.shutdown()
+    assert seen == [400, 204]  # the second check's alert was still sent
 
 
 def test_alerts_name_the_day_or_range_a_run_covered():

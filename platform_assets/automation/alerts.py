@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from platform_assets.resources import Alerts
+from platform_assets.resources import AlertNotDelivered, Alerts
 
 
 def run_partitions(tags: Mapping[str, str]) -> str | None:
@@ -27,15 +27,17 @@ def run_partitions(tags: Mapping[str, str]) -> str | None:
 def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: Alerts) -> None:
     run = context.dagster_run
     message = context.failure_event.message or "run failed"
-    alert = alerts.send(
+    summary = f"Run {run.run_id[:8]} of {run.job_name} failed: {message}"
+    context.log.error(summary)
+    undelivered = _send(
+        alerts,
         "run_failure",
-        f"Run {run.run_id[:8]} of {run.job_name} failed: {message}",
+        summary,
         run_id=run.run_id,
         job=run.job_name,
         partition=run_partitions(run.tags),
     )
-    context.log.error(alert["summary"])
-    alert_failed_checks(context, alerts)
+    _raise_if_any(undelivered + _check_alerts(context, alerts))
 
 
 @dg.run_status_sensor(
@@ -47,24 +49,45 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: Alerts) ->
     "that succeeded (a failed run's are sent with its failure alert).",
 )
 def alert_on_check_failure(context: dg.RunStatusSensorContext, alerts: Alerts) -> None:
-    alert_failed_checks(context, alerts)
+    _raise_if_any(_check_alerts(context, alerts))
 
 
-def alert_failed_checks(context: dg.RunStatusSensorContext, alerts: Alerts) -> None:
-    """One alert per failed ERROR-severity check of the finished run. Dagster's run-status
-    cursor hands each finished run to the sensor once, in order (a cursor on the events'
-    timestamps alerted a check twice when runs overlapped, and read every run's event log
-    on every tick)."""
+def _check_alerts(context: dg.RunStatusSensorContext, alerts: Alerts) -> list[str]:
+    """One alert per failed ERROR-severity check of the finished run; the alerts the webhook
+    did not take. Dagster's run-status cursor hands each finished run to the sensor once, in
+    order (a cursor on the events' timestamps alerted a check twice when runs overlapped,
+    and read every run's event log on every tick)."""
     run = context.dagster_run
     entries = context.instance.all_logs(
         run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
     )
     partition = run_partitions(run.tags)
+    undelivered = []
     for failure in failed_error_checks(entries):
         summary = f"Check {failure['check']} on {failure['asset']} failed (ERROR)"
         summary += f" for {partition}" if partition else ""
-        alerts.send("check_failure", summary, partition=partition, **failure)
         context.log.error(summary)
+        undelivered += _send(alerts, "check_failure", summary, partition=partition, **failure)
+    return undelivered
+
+
+def _send(alerts: Alerts, kind: str, summary: str, **details) -> list[str]:
+    """Send one alert; [] once delivered, else [why, with the alert]: one alert the webhook
+    refuses does not keep the run's other alerts from being sent."""
+    try:
+        alerts.send(kind, summary, **details)
+    except AlertNotDelivered as exc:
+        return [str(exc)]
+    return []
+
+
+def _raise_if_any(undelivered: list[str]) -> None:
+    """Fail the tick, naming every alert not delivered: Dagster's run-status cursor moves
+    past the run all the same, so the failed tick (in the UI, with this error) is its record."""
+    if undelivered:
+        raise AlertNotDelivered(
+            f"{len(undelivered)} alert(s) not delivered: " + "; ".join(undelivered)
+        )
 
 
 def failed_error_checks(entries) -> list[dict]:
