@@ -2,7 +2,23 @@
   SCD type 2 product history, rebuilt from ALL daily catalog snapshots on every run
   (deterministic: the same snapshots always give the same table). See the YAML for the rule.
 #}
-with snapshots as (
+with received as (
+
+    select
+        *,
+        max(updated_at) over (
+            partition by product_id
+            order by snapshot_date
+            rows between unbounded preceding and 1 preceding
+        ) as newest_updated_at_before
+    from {{ ref('stg_products') }}
+
+),
+
+-- A snapshot row whose updated_at is older than one already seen for the product is a stale
+-- copy (an old catalog delivered again), not a change back: it is left out (the data test
+-- stale_product_snapshots counts them).
+snapshots as (
 
     select
         product_id,
@@ -19,7 +35,8 @@ with snapshots as (
         lag(price) over w           as previous_price,
         lag(currency) over w        as previous_currency,
         lag(active) over w          as previous_active
-    from {{ ref('stg_products') }}
+    from received
+    where newest_updated_at_before is null or updated_at >= newest_updated_at_before
     window w as (partition by product_id order by snapshot_date)
 
 ),
