@@ -625,8 +625,11 @@ def product_versions(snapshots: pd.DataFrame) -> pd.DataFrame:
     attributes change between daily snapshots (each the catalog at the end of its day), valid
     from its `updated_at` if that is before the end of its first snapshot's day and after the
     end of the previous version's last (a first version: before its first day), else from its
-    first snapshot's midnight."""
+    first snapshot's midnight. A row older (by `updated_at`) than one already seen is a stale
+    copy, left out."""
     ordered = snapshots.sort_values(["product_id", "snapshot_date"], ignore_index=True)
+    seen = ordered.groupby("product_id")["updated_at"].transform(lambda t: t.cummax().shift())
+    ordered = ordered[seen.isna() | (ordered["updated_at"] >= seen)].reset_index(drop=True)
     previous = ordered.groupby("product_id")[[*PRODUCT_ATTRIBUTES, "snapshot_date"]].shift()
     changed = previous["snapshot_date"].isna()
     for column in PRODUCT_ATTRIBUTES:

@@ -442,7 +442,13 @@ LEFT JOIN daily_sessions AS s ON s.date = e.date AND s.app = e.app
 # SCD2 as dbt/models/marts/dim_products.sql (one snapshot here, but the same rule).
 DIM_PRODUCTS = """
 CREATE OR REPLACE TABLE marts.dim_products AS
-WITH snapshots AS (
+WITH received AS (  -- a row older than one already seen is a stale copy, left out
+    SELECT *, max(updated_at) OVER (
+        PARTITION BY product_id ORDER BY snapshot_date
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS newest_updated_at_before
+    FROM staging.stg_products
+), snapshots AS (
     SELECT
         product_id, snapshot_date, name, category, price, currency, active, updated_at,
         lag(snapshot_date) OVER w AS previous_snapshot_date,
@@ -451,7 +457,8 @@ WITH snapshots AS (
         lag(price) OVER w AS previous_price,
         lag(currency) OVER w AS previous_currency,
         lag(active) OVER w AS previous_active
-    FROM staging.stg_products
+    FROM received
+    WHERE newest_updated_at_before IS NULL OR updated_at >= newest_updated_at_before
     WINDOW w AS (PARTITION BY product_id ORDER BY snapshot_date)
 ), numbered AS (
     SELECT *, sum(CASE
