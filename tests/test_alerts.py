@@ -87,6 +87,19 @@ def test_an_alert_the_webhook_never_takes_fails_loudly_with_the_alert():
     assert seen == [503, 503, 503, 400]
 
 
+def check_sensor_context(instance, result, alerts: Alerts):
+    """The check-alert sensor's context for the succeeded run `result`."""
+    import dagster as dg
+
+    return dg.build_run_status_sensor_context(
+        sensor_name="alert_on_check_failure",
+        dagster_event=result.get_run_success_event(),
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources={"alerts": alerts},
+    )
+
+
 def test_a_runs_failed_error_checks_are_alerted_with_that_run_only(tmp_path):
     """The check alert is a run-status sensor: Dagster hands it each finished run once, and it
     alerts that run's failed ERROR checks, not another run's (a cursor on event timestamps
@@ -109,14 +122,7 @@ def test_a_runs_failed_error_checks_are_alerted_with_that_run_only(tmp_path):
     with dg.instance_for_test() as instance:
         first = dg.materialize([failing("first")], instance=instance)
         dg.materialize([failing("second")], instance=instance)
-        context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_check_failure",
-            dagster_event=first.get_run_success_event(),
-            dagster_instance=instance,
-            dagster_run=instance.get_run_by_id(first.run_id),
-            resources={"alerts": alerts},
-        )
-        alert_on_check_failure(context)
+        alert_on_check_failure(check_sensor_context(instance, first, alerts))
     [alert] = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert alert["kind"] == "check_failure" and alert["asset"] == "first"
     assert alert["run_id"] == first.run_id
@@ -140,15 +146,8 @@ def test_one_check_alert_the_webhook_refuses_does_not_keep_the_others_from_it(tm
         alerts = Alerts(webhook_url=url, retry_seconds=0.01)
         with dg.instance_for_test() as instance:
             result = dg.materialize([sales], instance=instance)
-            context = dg.build_run_status_sensor_context(
-                sensor_name="alert_on_check_failure",
-                dagster_event=result.get_run_success_event(),
-                dagster_instance=instance,
-                dagster_run=instance.get_run_by_id(result.run_id),
-                resources={"alerts": alerts},
-            )
             with pytest.raises(AlertNotDelivered, match="1 alert.*Check a on sales"):
-                alert_on_check_failure(context)
+                alert_on_check_failure(check_sensor_context(instance, result, alerts))
     finally:
         server.shutdown()
     assert seen == [400, 204]  # the second check's alert was still sent

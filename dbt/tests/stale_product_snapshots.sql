@@ -9,11 +9,7 @@ from (
         product_id,
         snapshot_date,
         updated_at,
-        max(updated_at) over (
-            partition by product_id
-            order by snapshot_date
-            rows between unbounded preceding and 1 preceding
-        ) as newest_updated_at_before
+        {{ newest_updated_at_before() }} as newest_updated_at_before
     from {{ ref('stg_products') }}
 )
 where updated_at < newest_updated_at_before

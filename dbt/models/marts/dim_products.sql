@@ -4,13 +4,7 @@
 #}
 with received as (
 
-    select
-        *,
-        max(updated_at) over (
-            partition by product_id
-            order by snapshot_date
-            rows between unbounded preceding and 1 preceding
-        ) as newest_updated_at_before
+    select *, {{ newest_updated_at_before() }} as newest_updated_at_before
     from {{ ref('stg_products') }}
 
 ),
