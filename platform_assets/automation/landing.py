@@ -16,7 +16,7 @@ import dagster as dg
 
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
-from platform_assets.sources.assets import landing_inventory, visible_files
+from platform_assets.sources.assets import landing_inventory, os_error_text, visible_files
 from platform_assets.sources.specs import SOURCES
 
 SETTLE_SECONDS = 1.0  # a day with a file modified more recently waits for a later tick
@@ -171,7 +171,7 @@ def _day_changes(
             problems[path] = ""
             continue
         except OSError as exc:
-            problems[path] = f"{type(exc).__name__}: {exc.strerror or exc}"
+            problems[path] = os_error_text(exc)
             continue
         entries[path] = [size, mtime_ns, sha]
         if not (seen and seen[2] == sha):  # else touched or re-dropped with the same content

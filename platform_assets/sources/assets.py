@@ -29,7 +29,7 @@ def landing_inventory(
     try:
         days = list(root.iterdir()) if root.is_dir() else []
     except OSError as exc:
-        problems[spec.name] = _why(exc)
+        problems[spec.name] = os_error_text(exc)
         return []
     rows = []
     for day in days:
@@ -38,7 +38,7 @@ def landing_inventory(
         except FileNotFoundError:
             continue  # removed while listed
         except OSError as exc:
-            problems[f"{spec.name}/{day.name}"] = _why(exc)
+            problems[f"{spec.name}/{day.name}"] = os_error_text(exc)
             continue
         for path in files:
             try:
@@ -46,13 +46,14 @@ def landing_inventory(
             except FileNotFoundError:
                 continue  # removed while listed
             except OSError as exc:
-                problems[f"{spec.name}/{day.name}/{path.name}"] = _why(exc)
+                problems[f"{spec.name}/{day.name}/{path.name}"] = os_error_text(exc)
                 continue
             rows.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
     return sorted(rows)
 
 
-def _why(exc: OSError) -> str:
+def os_error_text(exc: OSError) -> str:
+    """An OS error in a few words: `PermissionError: Permission denied`."""
     return f"{type(exc).__name__}: {exc.strerror or exc}"
 
 
