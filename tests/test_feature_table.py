@@ -1,12 +1,16 @@
-"""features.user_features in the warehouse: each materialization replaces its days, and a
-feature column added by a new code version joins the table instead of failing the write."""
+"""features.user_features in the warehouse: each materialization replaces its days, a
+feature column added by a new code version joins the table instead of failing the write, and
+features asked for before any user record is in the lake fail saying so."""
 
 from datetime import date
 
+import dagster as dg
 import duckdb
 import polars as pl
+from dagster_duckdb import DuckDBResource
 
-from platform_assets.ml.assets import replace_days
+from platform_assets.ml.assets import replace_days, user_features_asset
+from platform_assets.resources import LakeStorage
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
 
@@ -40,3 +44,20 @@ def test_a_day_written_again_replaces_its_rows(tmp_path):
     replace_days(con, first, [D1])
     replace_days(con, again, [D1])
     assert con.sql("SELECT user_id FROM features.user_features").fetchall() == [("u3",)]
+
+
+def test_features_before_any_clean_users_partition_fail_naming_it(tmp_path):
+    """It used to fail with DuckDB's "read_parquet needs at least one file"."""
+    result = dg.materialize(
+        [user_features_asset],
+        partition_key="2026-03-02",
+        resources={
+            "duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
+            "lake": LakeStorage(landing_root=str(tmp_path / "l"), lake_root=str(tmp_path / "lake")),
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith(f"no clean_users partition in {tmp_path / 'lake/clean/users'}")

@@ -135,6 +135,12 @@ def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> t
     users had no user record by then (no row)."""
     window = [cutoff_of(days[0]) - timedelta(days=29), cutoff_of(days[-1])]
     users_files = [str(f) for f in clean_files(lake.lake_root, "users")]
+    if not users_files:
+        raise dg.Failure(
+            f"no clean_users partition in {Path(lake.lake_root) / 'clean' / 'users'}: user "
+            "features need the user records; materialize clean_users first (daily_pipeline does)",
+            allow_retries=False,  # a retry finds no more
+        )
     products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
     shards = user_shards(con, window)
     parts: dict = {day: [] for day in days}
