@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from platform_assets.automation.landing import FOLLOW_UP_RUN, LANDING_RUN
+from platform_assets.automation.sensor_state import StateNotFound, load_state
 from platform_assets.bench.daemon import (
     deliver,
     platform_environ,
@@ -73,13 +74,15 @@ def wait_for_cursor(instance, path: str, mtime_ns: int, timeout: float = 60) -> 
     proof that a tick saw the file as it is now."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        cursors = [
-            json.loads(state.instigator_data.cursor or "{}")
-            for state in instance.all_instigator_state()
-            if state.name == "landing_sensor"
-        ]
-        if any(cursor.get(path, [None, None])[1] == mtime_ns for cursor in cursors):
-            return True
+        for state in instance.all_instigator_state():
+            if state.name != "landing_sensor":
+                continue
+            try:
+                saved = load_state(instance, state.name, state.instigator_data.cursor)
+            except StateNotFound:  # the ticks moved on meanwhile
+                continue
+            if saved.get(path, [None, None])[1] == mtime_ns:
+                return True
         time.sleep(0.5)
     return False
 

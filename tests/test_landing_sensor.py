@@ -8,6 +8,7 @@ import time
 from datetime import date
 
 import dagster as dg
+import pytest
 
 from platform_assets.automation import landing as landing_module
 from platform_assets.automation.landing import (
@@ -18,6 +19,7 @@ from platform_assets.automation.landing import (
     plan_landing_runs,
     unread_files,
 )
+from platform_assets.automation.sensor_state import StateNotFound, load_state
 from platform_assets.lake.landing import delivery_files
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
@@ -26,6 +28,11 @@ from platform_assets.sources.specs import SOURCES
 
 OLD = 1_000_000_000 * 1_000_000_000  # mtime_ns well in the past
 NOW = time.time()
+
+
+def saved(instance, cursor: str) -> dict:
+    """The landing sensor's state that `cursor` names."""
+    return load_state(instance, "landing_sensor", cursor)
 
 
 def full_plan(files, cursor=None, digests=None, ingested=None, **options):
@@ -163,7 +170,7 @@ def test_the_cursor_remembers_folders_warned_about_so_the_warning_is_not_repeate
     with dg.instance_for_test() as instance:
         first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
         assert [r.partition_key for r in first.run_requests] == ["2026-03-02"]
-        assert json.loads(first.cursor)["~waiting"] == ["2025-12-31"]
+        assert saved(instance, first.cursor)["~waiting"] == ["2025-12-31"]
         context = dg.build_sensor_context(
             instance=instance, resources={"lake": lake}, cursor=first.cursor
         )
@@ -270,7 +277,7 @@ def test_the_sensor_requests_daily_pipeline_runs_from_a_real_landing_zone(tmp_pa
             instance=instance, resources={"lake": lake}, cursor=result.cursor
         )
         assert landing_sensor(restarted).run_requests == []
-        assert "orders/2026-03-02/orders.csv" in json.loads(result.cursor)
+        assert "orders/2026-03-02/orders.csv" in saved(instance, result.cursor)
 
 
 def test_a_day_already_built_follows_a_landing_run_for_the_day_before():
@@ -367,7 +374,7 @@ def test_the_sensor_warns_once_about_what_it_cannot_read_and_runs_it_once_it_can
         locked.clear()
         [request] = landing_sensor(context).run_requests
         assert request.partition_key == "2026-03-03"
-        assert "~unreadable" not in json.loads(landing_sensor(context).cursor)
+        assert "~unreadable" not in saved(instance, landing_sensor(context).cursor)
 
 
 def test_a_folder_that_cannot_be_listed_is_reported_and_the_others_are_listed(
@@ -440,3 +447,105 @@ def test_a_fresh_cursor_asks_each_days_ingestion_once_and_reads_no_ingested_file
     )
     assert result.runs == [] and set(files) <= set(result.cursor)
     assert asked == [("app_events", "2026-03-02")] and hashed == []
+
+
+def test_the_cursor_stays_small_however_many_files_landed(tmp_path, monkeypatch):
+    """Dagster stores the cursor with every tick (every 5 s): the per-file state lives in the
+    instance, named by the cursor, and is written only when it changes."""
+    landing = tmp_path / "landing"
+    deliver(landing, *(f"orders/2026-03-02/orders-{n:04}.csv" for n in range(300)))
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
+        assert len(first.run_requests) == 1 and len(first.cursor) == 32
+        assert len(saved(instance, first.cursor)) == 301  # 300 files and the runs per day
+
+        def written(pairs):
+            raise AssertionError(f"an unchanged state was written again: {list(pairs)}")
+
+        monkeypatch.setattr(instance.daemon_cursor_storage, "set_cursor_values", written)
+        context = dg.build_sensor_context(
+            instance=instance, resources={"lake": lake}, cursor=first.cursor
+        )
+        again = landing_sensor(context)
+        assert again.run_requests == [] and again.cursor == first.cursor
+
+
+def tick(instance, lake, cursor=None) -> dg.SensorResult:
+    return landing_sensor(
+        dg.build_sensor_context(instance=instance, resources={"lake": lake}, cursor=cursor)
+    )
+
+
+def test_a_tick_whose_cursor_was_not_saved_is_planned_again_from_the_same_state(tmp_path):
+    """A tick never changes the state its cursor names, so when Dagster does not save the new
+    cursor (the tick failed), the next tick asks for the same runs again."""
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/orders.csv")
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = tick(instance, lake)
+        deliver(landing, "orders/2026-03-03/orders.csv")
+        lost, retried = tick(instance, lake, first.cursor), tick(instance, lake, first.cursor)
+        assert [r.run_key for r in retried.run_requests] == [r.run_key for r in lost.run_requests]
+        assert [r.partition_key for r in retried.run_requests] == ["2026-03-03"]
+        assert saved(instance, first.cursor) != saved(instance, retried.cursor)
+
+
+def test_a_test_evaluation_from_the_ui_leaves_the_saved_state_alone(tmp_path, capfd):
+    """ "Test sensor" in the UI and `dagster sensor preview` evaluate the sensor on whatever
+    cursor they are given (often none) and Dagster keeps nothing of the result."""
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/orders.csv")
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = tick(instance, lake)
+        deliver(landing, "orders/2026-03-03/orders.csv")
+        preview = tick(instance, lake)  # no cursor: both days
+        assert [r.partition_key for r in preview.run_requests] == ["2026-03-02", "2026-03-03"]
+        [request] = tick(instance, lake, first.cursor).run_requests
+        assert request.run_key.startswith("landing:2026-03-03:1:")
+        assert "holds no state" not in capfd.readouterr().err
+
+
+def test_the_state_a_tick_started_from_is_emptied_once_the_next_tick_starts_from_its_own(
+    tmp_path,
+):
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/orders.csv")
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        first = tick(instance, lake)
+        deliver(landing, "orders/2026-03-03/orders.csv")
+        second = tick(instance, lake, first.cursor)
+        assert saved(instance, first.cursor)  # the second's cursor may not be saved yet
+        tick(instance, lake, second.cursor)  # it was: the first's state is done with
+        with pytest.raises(StateNotFound):
+            saved(instance, first.cursor)
+        assert "orders/2026-03-03/orders.csv" in saved(instance, second.cursor)
+
+
+def test_a_cursor_of_the_earlier_format_is_read_and_moved_into_the_instance(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, "orders/2026-03-02/orders.csv")
+    mtime = (landing / "orders/2026-03-02/orders.csv").stat().st_mtime_ns
+    old = {"orders/2026-03-02/orders.csv": [17, mtime, "a" * 64], "~runs": {"2026-03-02": 1}}
+    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
+    with dg.instance_for_test() as instance:
+        result = tick(instance, lake, json.dumps(old))
+        assert result.run_requests == [] and saved(instance, result.cursor) == old
+
+
+def test_a_state_that_does_not_match_its_cursor_is_not_trusted_and_is_written_anew(tmp_path, capfd):
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("raw_orders", partition="2026-03-02")
+        )
+        result = tick(instance, lake, "0" * 32)
+        assert "holds no state of sensor 'landing_sensor'" in capfd.readouterr().err
+        # started afresh: the file older than its day's ingestion counts as done
+        assert result.run_requests == []
+        assert "orders/2026-03-02/orders.csv" in saved(instance, result.cursor)
+        again = tick(instance, lake, result.cursor)
+        assert again.cursor == result.cursor and "holds no state" not in capfd.readouterr().err

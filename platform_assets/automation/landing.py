@@ -1,11 +1,10 @@
 """The landing sensor: new or changed deliveries become one `daily_pipeline` run per delivery
 day (and, when the next day was already built, a run of what it reads of this one). Files are
 identified by path + content hash, so a re-touched or re-dropped identical file never runs twice;
-the cursor keeps that state across daemon restarts."""
+that state (sensor_state.py) survives daemon restarts."""
 
 import functools
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path, PurePath
 
 import dagster as dg
 
+from platform_assets.automation.sensor_state import StateNotFound, load_state, save_state
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeStorage
 from platform_assets.sources.assets import landing_inventory, os_error_text, visible_files
@@ -244,7 +244,17 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
     return ingested_at
 
 
-def _built(instance: dg.DagsterInstance, landed: set[str]) -> Callable[[str], bool]:
+def follow_up_request(day: str, after: str) -> dg.RunRequest:
+    """The run of what `day` builds on the day before, following the run (key or id) `after`."""
+    return dg.RunRequest(
+        run_key=f"follow-up:{day}:{after}",
+        partition_key=day,
+        asset_selection=[dg.AssetKey(name) for name in READS_THE_DAY_BEFORE],
+        tags={**FOLLOW_UP_RUN, "dagster/priority": LANDING_RUN_PRIORITY},
+    )
+
+
+def was_built(instance: dg.DagsterInstance, landed: set[str]) -> Callable[[str], bool]:
     """Whether a day was built, or its landing run requested on an earlier tick (`landed`):
     still queued, it runs before this tick's runs, on the old data of the day before."""
 
@@ -272,7 +282,12 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
     root = Path(lake.landing_root)
     problems: dict[str, str] = {}
     files = landing_files(lake.landing_root, problems)
-    state = json.loads(context.cursor) if context.cursor else {}
+    try:
+        state = load_state(context.instance, "landing_sensor", context.cursor)
+        before = dict(state)
+    except StateNotFound as exc:
+        context.log.warning(f"{exc}: starting afresh (files ingested before count as done)")
+        state, before = {}, None
     warned = state.pop(WAITING, [])
     told, unread = state.pop(UNREAD, []), unread_files(lake.landing_root)
     blocked_before = state.pop(UNREADABLE, [])
@@ -333,16 +348,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         for run in runs
     ]
     by_day = {run.partition: run for run in runs}
-    built = _built(context.instance, set(state.get(RUNS, {})))
+    built = was_built(context.instance, set(state.get(RUNS, {})))
     for day in follow_up_days(list(by_day), built):
         landing = by_day[(date.fromisoformat(day) - timedelta(days=1)).isoformat()]
         context.log.info(f"{day}: its sessions and features follow {landing.partition}'s run")
-        requests.append(
-            dg.RunRequest(
-                run_key=f"follow-up:{day}:{landing.run_key}",
-                partition_key=day,
-                asset_selection=[dg.AssetKey(name) for name in READS_THE_DAY_BEFORE],
-                tags={**FOLLOW_UP_RUN, "dagster/priority": LANDING_RUN_PRIORITY},
-            )
-        )
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
+        requests.append(follow_up_request(day, landing.run_key))
+    cursor = save_state(context.instance, "landing_sensor", context.cursor, before, cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
