@@ -14,6 +14,7 @@ import dagster as dg
 from platform_assets.automation.alerts import alert_on_check_failure, alert_on_run_failure
 from platform_assets.automation.conditions import late_data_automation, update_within_lateness
 from platform_assets.automation.landing import landing_sensor
+from platform_assets.automation.retried_landing import retried_landing_sensor
 from platform_assets.automation.schedules import schedules
 from platform_assets.lake.assets import clean_asset, raw_asset
 from platform_assets.lake.reconcile import reconciliation_check
@@ -69,6 +70,7 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
         jobs=[daily_pipeline, training_set_job, reconciliation_job],
         sensors=[
             landing_sensor,
+            retried_landing_sensor(daily_pipeline),
             late_data_automation,
             alert_on_run_failure,
             alert_on_check_failure,
