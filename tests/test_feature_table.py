@@ -58,6 +58,7 @@ def test_features_before_any_clean_users_partition_fail_naming_it(tmp_path):
         raise_on_error=False,
     )
     assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     [failure] = result.get_step_failure_events()
     message = failure.step_failure_data.user_failure_data.description
     assert message.startswith(f"no clean_users partition in {tmp_path / 'lake/clean/users'}")

@@ -549,3 +549,15 @@ def test_a_state_that_does_not_match_its_cursor_is_not_trusted_and_is_written_an
         assert "orders/2026-03-02/orders.csv" in saved(instance, result.cursor)
         again = tick(instance, lake, result.cursor)
         assert again.cursor == result.cursor and "holds no state" not in capfd.readouterr().err
+
+
+def test_a_state_changed_in_the_store_is_not_trusted(tmp_path):
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
+    with dg.instance_for_test() as instance:
+        cursor = tick(instance, lake).cursor
+        key = f"sensor-state:landing_sensor:{cursor}"
+        store = instance.daemon_cursor_storage
+        state = json.loads(store.get_cursor_values({key})[key])
+        store.set_cursor_values({key: json.dumps({**state, "edited": True}, sort_keys=True)})
+        with pytest.raises(StateNotFound, match="matching its cursor"):
+            saved(instance, cursor)

@@ -25,6 +25,7 @@ def retried_landing_sensor(job) -> dg.SensorDefinition:
         name="retried_landing_follow_up",
         run_status=dg.DagsterRunStatus.SUCCESS,
         request_job=job,
+        monitored_jobs=[job],  # one finished run a tick: automation runs would queue ahead
         minimum_interval_seconds=10,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="When a landing run succeeds only on a retry or a re-execution, runs the "

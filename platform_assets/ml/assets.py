@@ -139,7 +139,7 @@ def _write_shard_parts(con, lake: LakeStorage, days: list, parts_dir: Path) -> t
         raise dg.Failure(
             f"no clean_users partition in {Path(lake.lake_root) / 'clean' / 'users'}: user "
             "features need the user records; materialize clean_users first (daily_pipeline does)",
-            allow_retries=False,  # a retry finds no more
+            allow_retries=False,  # a step retry finds no more (the run retry still runs once)
         )
     products = query(con, "SELECT product_id, category, valid_from FROM marts.dim_products")
     shards = user_shards(con, window)
