@@ -257,10 +257,7 @@ def test_a_day_still_being_delivered_waits_whole_then_runs_once():
 
 def landing_zone_with_one_orders_file(tmp_path, day: str) -> LakeStorage:
     """A landing zone holding one settled orders file delivered on `day`."""
-    folder = tmp_path / "landing" / "orders" / day
-    folder.mkdir(parents=True)
-    (folder / "orders.csv").write_text("order_id,user_id\n")
-    os.utime(folder / "orders.csv", (NOW - 60, NOW - 60))
+    deliver(tmp_path / "landing", f"orders/{day}/orders.csv")
     return LakeStorage(landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake"))
 
 
@@ -480,9 +477,8 @@ def tick(instance, lake, cursor=None) -> dg.SensorResult:
 def test_a_tick_whose_cursor_was_not_saved_is_planned_again_from_the_same_state(tmp_path):
     """A tick never changes the state its cursor names, so when Dagster does not save the new
     cursor (the tick failed), the next tick asks for the same runs again."""
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
     landing = tmp_path / "landing"
-    deliver(landing, "orders/2026-03-02/orders.csv")
-    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
         first = tick(instance, lake)
         deliver(landing, "orders/2026-03-03/orders.csv")
@@ -495,9 +491,8 @@ def test_a_tick_whose_cursor_was_not_saved_is_planned_again_from_the_same_state(
 def test_a_test_evaluation_from_the_ui_leaves_the_saved_state_alone(tmp_path, capfd):
     """ "Test sensor" in the UI and `dagster sensor preview` evaluate the sensor on whatever
     cursor they are given (often none) and Dagster keeps nothing of the result."""
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
     landing = tmp_path / "landing"
-    deliver(landing, "orders/2026-03-02/orders.csv")
-    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
         first = tick(instance, lake)
         deliver(landing, "orders/2026-03-03/orders.csv")
@@ -511,9 +506,8 @@ def test_a_test_evaluation_from_the_ui_leaves_the_saved_state_alone(tmp_path, ca
 def test_the_state_a_tick_started_from_is_emptied_once_the_next_tick_starts_from_its_own(
     tmp_path,
 ):
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
     landing = tmp_path / "landing"
-    deliver(landing, "orders/2026-03-02/orders.csv")
-    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
         first = tick(instance, lake)
         deliver(landing, "orders/2026-03-03/orders.csv")
