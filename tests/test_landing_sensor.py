@@ -14,6 +14,7 @@ from platform_assets.automation import landing as landing_module
 from platform_assets.automation.landing import (
     FOLLOW_UP_RUN,
     READS_THE_DAY_BEFORE,
+    SENSOR_NAME,
     follow_up_days,
     landing_sensor,
     plan_landing_runs,
@@ -32,7 +33,13 @@ NOW = time.time()
 
 def saved(instance, cursor: str) -> dict:
     """The landing sensor's state that `cursor` names."""
-    return load_state(instance, "landing_sensor", cursor)
+    return load_state(instance, SENSOR_NAME, cursor)
+
+
+def tick(instance, lake, cursor=None) -> dg.SensorResult:
+    return landing_sensor(
+        dg.build_sensor_context(instance=instance, resources={"lake": lake}, cursor=cursor)
+    )
 
 
 def full_plan(files, cursor=None, digests=None, ingested=None, **options):
@@ -453,7 +460,7 @@ def test_the_cursor_stays_small_however_many_files_landed(tmp_path, monkeypatch)
     deliver(landing, *(f"orders/2026-03-02/orders-{n:04}.csv" for n in range(300)))
     lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
-        first = landing_sensor(dg.build_sensor_context(instance=instance, resources={"lake": lake}))
+        first = tick(instance, lake)
         assert len(first.run_requests) == 1 and len(first.cursor) == 32
         assert len(saved(instance, first.cursor)) == 301  # 300 files and the runs per day
 
@@ -461,17 +468,8 @@ def test_the_cursor_stays_small_however_many_files_landed(tmp_path, monkeypatch)
             raise AssertionError(f"an unchanged state was written again: {list(pairs)}")
 
         monkeypatch.setattr(instance.daemon_cursor_storage, "set_cursor_values", written)
-        context = dg.build_sensor_context(
-            instance=instance, resources={"lake": lake}, cursor=first.cursor
-        )
-        again = landing_sensor(context)
+        again = tick(instance, lake, first.cursor)
         assert again.run_requests == [] and again.cursor == first.cursor
-
-
-def tick(instance, lake, cursor=None) -> dg.SensorResult:
-    return landing_sensor(
-        dg.build_sensor_context(instance=instance, resources={"lake": lake}, cursor=cursor)
-    )
 
 
 def test_a_tick_whose_cursor_was_not_saved_is_planned_again_from_the_same_state(tmp_path):
@@ -520,11 +518,9 @@ def test_the_state_a_tick_started_from_is_emptied_once_the_next_tick_starts_from
 
 
 def test_a_cursor_of_the_earlier_format_is_read_and_moved_into_the_instance(tmp_path):
-    landing = tmp_path / "landing"
-    deliver(landing, "orders/2026-03-02/orders.csv")
-    mtime = (landing / "orders/2026-03-02/orders.csv").stat().st_mtime_ns
+    lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
+    mtime = (tmp_path / "landing/orders/2026-03-02/orders.csv").stat().st_mtime_ns
     old = {"orders/2026-03-02/orders.csv": [17, mtime, "a" * 64], "~runs": {"2026-03-02": 1}}
-    lake = LakeStorage(landing_root=str(landing), lake_root=str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
         result = tick(instance, lake, json.dumps(old))
         assert result.run_requests == [] and saved(instance, result.cursor) == old
@@ -549,7 +545,7 @@ def test_a_state_changed_in_the_store_is_not_trusted(tmp_path):
     lake = landing_zone_with_one_orders_file(tmp_path, "2026-03-02")
     with dg.instance_for_test() as instance:
         cursor = tick(instance, lake).cursor
-        key = f"sensor-state:landing_sensor:{cursor}"
+        key = f"sensor-state:{SENSOR_NAME}:{cursor}"
         store = instance.daemon_cursor_storage
         state = json.loads(store.get_cursor_values({key})[key])
         store.set_cursor_values({key: json.dumps({**state, "edited": True}, sort_keys=True)})

@@ -244,6 +244,9 @@ def _last_ingestion(instance: dg.DagsterInstance) -> Callable[[str, str], float 
     return ingested_at
 
 
+SENSOR_NAME = "landing_sensor"  # also the name its state is kept under in the instance
+
+
 def follow_up_request(day: str, after: str) -> dg.RunRequest:
     """The run of what `day` builds on the day before, following the run (key or id) `after`."""
     return dg.RunRequest(
@@ -268,7 +271,7 @@ def was_built(instance: dg.DagsterInstance, landed: set[str]) -> Callable[[str],
 
 
 @dg.sensor(
-    name="landing_sensor",
+    name=SENSOR_NAME,
     job_name="daily_pipeline",
     # Every pass of the sensor daemon (it loops every 5 s): an interval of 5 would measure from
     # the previous tick's end and skip every other pass.
@@ -283,7 +286,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
     problems: dict[str, str] = {}
     files = landing_files(lake.landing_root, problems)
     try:
-        state = load_state(context.instance, "landing_sensor", context.cursor)
+        state = load_state(context.instance, SENSOR_NAME, context.cursor)
         before = dict(state)
     except StateNotFound as exc:
         context.log.warning(f"{exc}: starting afresh (files ingested before count as done)")
@@ -353,5 +356,5 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeStorage) -> dg
         landing = by_day[(date.fromisoformat(day) - timedelta(days=1)).isoformat()]
         context.log.info(f"{day}: its sessions and features follow {landing.partition}'s run")
         requests.append(follow_up_request(day, landing.run_key))
-    cursor = save_state(context.instance, "landing_sensor", context.cursor, before, cursor)
+    cursor = save_state(context.instance, SENSOR_NAME, context.cursor, before, cursor)
     return dg.SensorResult(run_requests=requests, cursor=cursor)
