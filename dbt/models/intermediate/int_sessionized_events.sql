@@ -28,12 +28,12 @@
 with continuing as (
 
     -- (user, app) whose first event of the window's first day may continue a session from the
-    -- day before
-    select user_id, app
+    -- day before: those with an event at most the gap after midnight (a filter, then a few
+    -- thousand pairs, instead of grouping the whole day to take each pair's first event)
+    select distinct user_id, app
     from {{ ref('stg_app_events') }}
     where event_date = {{ window_start() }}
-    group by user_id, app
-    having epoch_us(min(event_time)) - epoch_us({{ utc_midnight(window_start()) }}) <= {{ gap_us }}
+        and epoch_us(event_time) - epoch_us({{ utc_midnight(window_start()) }}) <= {{ gap_us }}
 
 ),
 
