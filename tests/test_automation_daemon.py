@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from platform_assets.automation.landing import FOLLOW_UP_RUN, LANDING_RUN
+from platform_assets.automation.landing import FOLLOW_UP_RUN, LANDING_RUN, SENSOR_NAME
 from platform_assets.automation.sensor_state import StateNotFound, load_state
 from platform_assets.bench.daemon import (
     deliver,
@@ -75,7 +75,7 @@ def wait_for_cursor(instance, path: str, mtime_ns: int, timeout: float = 60) -> 
     deadline = time.time() + timeout
     while time.time() < deadline:
         for state in instance.all_instigator_state():
-            if state.name != "landing_sensor":
+            if state.name != SENSOR_NAME:
                 continue
             try:
                 saved = load_state(instance, state.name, state.instigator_data.cursor)
