@@ -319,8 +319,15 @@ def test_a_context_that_is_not_an_object_is_quarantined_without_its_text(tmp_pat
 
 
 @pytest.mark.parametrize("key", ["k", "a key longer than sha256's 64-byte block " * 2])
-def test_keyed_hash_is_standard_hmac_sha256_of_the_normalised_value(key):
-    values = pl.Series([" Ann@Example.com", None, "10.1.2.3", "", "  "])
+@pytest.mark.parametrize(
+    "delivered",
+    [
+        [" Ann@Example.com", None, "10.1.2.3", "", "  "],  # no value repeats: each hashed as is
+        ["10.1.2.3", " Ann@Example.com", "ann@example.com ", None, "10.1.2.3"],  # looked up
+    ],
+)
+def test_keyed_hash_is_standard_hmac_sha256_of_the_normalised_value(key, delivered):
+    values = pl.Series(delivered)
     expected = [
         hmac.new(key.encode(), v.strip().lower().encode(), hashlib.sha256).hexdigest()
         if v and v.strip()

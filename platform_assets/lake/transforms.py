@@ -76,10 +76,14 @@ def assign_partition(
 
 def keyed_hash(values: pl.Series, key: str) -> pl.Series:
     """HMAC-SHA256 of each (trimmed, lower-cased) value: a stable join key that hides the value.
-    A blank value has no hash (null): a hash of "" would join every user without an email."""
+    A blank value has no hash (null): a hash of "" would join every user without an email.
+    Each distinct value is hashed once; where no value repeats (a delivery of users' emails),
+    the values are hashed as they stand, without looking the digests up again."""
     normalised = values.str.strip_chars().str.to_lowercase()
     normalised = pl.select(pl.when(normalised != "").then(normalised)).to_series()
     uniques = normalised.drop_nulls().unique()
+    if uniques.len() == normalised.len() - normalised.null_count():
+        return hmac_sha256(normalised, key)  # null stays null
     digests = hmac_sha256(uniques, key)
     return normalised.replace_strict(uniques, digests, default=None, return_dtype=pl.Utf8)
 
