@@ -5,15 +5,18 @@ look. The streamed build gives the same partition as the in-memory rules."""
 import threading
 from datetime import UTC, date, datetime, timedelta
 
+import dagster as dg
 import polars as pl
 import pytest
 
 import platform_assets.lake.partition as partition
+from platform_assets.lake.assets import clean_asset
 from platform_assets.lake.landing import read_delivery
 from platform_assets.lake.partition import build_partition, contract_failures
 from platform_assets.lake.quality import CleanOrders
 from platform_assets.lake.storage import clean_path, quarantine_path, raw_path, staged_parquet
 from platform_assets.lake.transforms import clean_partition
+from platform_assets.resources import LakeStorage, PiiHasher
 from platform_assets.sources.specs import SOURCES
 
 DAY = date(2026, 3, 2)
@@ -101,6 +104,52 @@ def test_a_partition_failing_its_contract_is_not_published(tmp_path, monkeypatch
     assert [p.name for p in clean_path(str(tmp_path / "lake"), "orders", DAY).parent.iterdir()] == [
         "data.parquet"
     ]
+
+
+def test_a_day_failing_its_contract_fails_the_run_at_once_naming_what_was_published(
+    tmp_path, monkeypatch
+):
+    """Each day of a range is published once it passes. When a later day fails, the same rows
+    would fail again: no step retry. The days published before it get no materialization, so
+    the failure holds their counts."""
+    next_day = DAY + timedelta(days=1)
+    raw_orders(tmp_path, order_line("o1"), order_line("o2", status="lost"))
+    raw_orders(tmp_path, day=next_day)  # a delivery with no order of its own day
+    failing = f"date={next_day}"  # the day's scratch folder: <lake>/.work/orders-date=.../
+    monkeypatch.setattr(
+        partition,
+        "contract_failures",
+        lambda path, spec: "amount: broken" if failing in str(path) else None,
+    )
+    result = dg.materialize(
+        [clean_asset(SOURCES["orders"], lateness_days=2)],
+        resources={
+            "lake": LakeStorage(
+                landing_root=str(tmp_path / "landing"), lake_root=str(tmp_path / "lake")
+            ),
+            "pii": PiiHasher(key="k"),
+        },
+        tags={
+            "dagster/asset_partition_range_start": DAY.isoformat(),
+            "dagster/asset_partition_range_end": next_day.isoformat(),
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert not result.get_asset_materialization_events()
+    [failure] = result.get_step_failure_events()
+    data = failure.step_failure_data.user_failure_data
+    assert data.description == (
+        f"clean_orders {next_day} failed its contract; {next_day} not published. Published "
+        f"before it: {DAY} (counts in this failure's metadata; a run of the range records "
+        "them on a materialization)."
+    )
+    assert data.metadata["published_before_failure"].value.splitlines()[2] == (
+        f"| {DAY} | 2 | 1 | 1 | 0 |"
+    )
+    assert published(tmp_path) == ["o1"]
+    assert not clean_path(str(tmp_path / "lake"), "orders", next_day).exists()
 
 
 def staged_orders(tmp_path, *order_ids: str):

@@ -133,7 +133,7 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
                     passed=False,
                     metadata={"day": str(day), "failures": result.failure},
                 )
-                raise dg.Failure(f"clean_{spec.name} {day} failed its contract; nothing published.")
+                raise _contract_failure(spec, day, results)
             results[day.isoformat()] = result
             context.add_asset_metadata(_clean_metadata(result), partition_key=day.isoformat())
             context.log.info(f"clean_{spec.name} {day}: {result.counts}")
@@ -141,6 +141,24 @@ def clean_asset(spec: SourceSpec, lateness_days: int) -> dg.AssetsDefinition:
         yield dg.MaterializeResult()
 
     return _clean
+
+
+def _contract_failure(spec: SourceSpec, day, published: dict[str, BuiltPartition]) -> dg.Failure:
+    """The step's failure when `day` fails its contract. Not retried: the same rows fail again.
+    Days of the run published before it (each day is published once it passes) get no
+    materialization, so their counts are recorded here."""
+    description = f"clean_{spec.name} {day} failed its contract; {day} not published."
+    if published:
+        description += (
+            f" Published before it: {', '.join(published)} (counts in this failure's metadata;"
+            " a run of the range records them on a materialization)."
+        )
+    per_day = [{"date": d, **r.counts} for d, r in published.items()]
+    return dg.Failure(
+        description,
+        metadata={"published_before_failure": markdown_table(per_day)} if per_day else None,
+        allow_retries=False,
+    )
 
 
 def raw_window(lake_root: str, spec: SourceSpec, day, lateness_days: int) -> list[Path]:
