@@ -14,7 +14,12 @@ import dagster as dg
 from packaging.version import Version
 
 from platform_assets.resources import WarehouseDbt, build_resources
-from platform_assets.warehouse.assets import dbt_env, dbt_target_path, environment
+from platform_assets.warehouse.assets import (
+    dbt_env,
+    dbt_target_path,
+    environment,
+    failed_data_tests,
+)
 from platform_assets.warehouse.project import (
     DBT_ENVIRONMENT,
     dbt_executable,
@@ -62,6 +67,33 @@ def test_the_environment_is_set_for_the_block_only(monkeypatch):
         assert os.environ["PLATFORM_WINDOW_START"] == "2026-03-02"
     assert os.environ["PLATFORM_LAKE_ROOT"] == "/before"
     assert "PLATFORM_WINDOW_START" not in os.environ
+
+
+def result(unique_id: str, status: str) -> dict:
+    """One node's entry in dbt's run_results.json."""
+    return {"unique_id": unique_id, "status": status}
+
+
+def test_only_a_build_whose_data_tests_found_rows_is_not_worth_a_retry():
+    """A data test that found rows (`fail`) fails again on the same data; an `error` (a locked
+    warehouse, a file gone) may not, so the step retries as before."""
+    failed = [
+        result("model.platform_warehouse.fct_events", "success"),
+        result("test.platform_warehouse.unique_fct_events_event_id.9a1e0b", "fail"),
+        result("test.platform_warehouse.not_null_stg_orders_order_id.4c2d7f", "fail"),
+        result("model.platform_warehouse.fct_sessions", "skipped"),
+    ]
+    assert failed_data_tests({"results": failed}) == [
+        "not_null_stg_orders_order_id",
+        "unique_fct_events_event_id",
+    ]
+    assert (
+        failed_data_tests(
+            {"results": [*failed, result("model.platform_warehouse.fct_orders", "error")]}
+        )
+        == []
+    )
+    assert failed_data_tests(None) == []  # dbt stopped before running anything
 
 
 def test_dbt_keeps_its_target_folder_beside_the_warehouse(tmp_path):

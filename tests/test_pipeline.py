@@ -595,6 +595,38 @@ def test_a_null_partition_column_fails_its_not_null_test_in_any_window(platform,
     ]
 
 
+def test_a_failing_data_test_fails_the_warehouse_step_once_naming_it(platform, tmp_path):
+    """A data test that finds rows fails the same way on every attempt: the step fails without
+    a step retry (each retry ran the whole `dbt build` of the window again)."""
+    home = tmp_path / "home"
+    shutil.copytree(platform["home"], home, ignore=shutil.ignore_patterns("landing"))
+    folder = home / "lake" / "clean" / "app_events" / f"date={LAST}"
+    [partition] = folder.glob("*.parquet")
+    undated = (
+        pl.read_parquet(partition)
+        .head(1)
+        .with_columns(
+            pl.lit("undated-event").alias("event_id"), pl.lit(None, pl.Date).alias("event_date")
+        )
+    )
+    undated.write_parquet(folder / "undated.parquet")
+    defs = build_definitions({**platform["environ"], "PLATFORM_HOME": str(home)})
+    result = dg.materialize(
+        [warehouse_models],
+        selection=[dg.AssetKey("stg_app_events")],
+        partition_key=LAST.isoformat(),
+        resources=defs.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    [failure] = result.get_step_failure_events()
+    assert failure.step_failure_data.user_failure_data.description.startswith(
+        "dbt's data tests found rows that break them: not_null_stg_app_events_event_date "
+    )
+
+
 def test_a_mart_refuses_a_null_where_its_contract_declares_not_null(platform, tmp_path):
     """The marts' not_null columns are constraints of their enforced contracts, which DuckDB
     checks on every write, not data tests run after the rows have landed: the warehouse holds

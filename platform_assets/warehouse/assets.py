@@ -1,5 +1,6 @@
 """The warehouse: every dbt model, seed and test of `dbt/` as Dagster assets and checks."""
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -150,8 +151,31 @@ def warehouse_models(
     """`dbt build` over the run's partition window (one dbt invocation for a whole backfill)."""
     env = dbt_env(context.partition_time_window, lake.lake_root, duckdb.database)
     Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)  # dbt-duckdb will not
+    target = dbt_target_path(duckdb.database)
+    (target / "run_results.json").unlink(missing_ok=True)  # an earlier run's, if dbt writes none
     with environment(env):
-        invocation = dbt.cli(
-            BUILD_ARGS, context=context, target_path=dbt_target_path(duckdb.database)
-        )
+        invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target, raise_on_error=False)
     yield from invocation.stream()
+    error = invocation.get_error()
+    if error is not None:
+        failed = failed_data_tests(_run_results(target / "run_results.json"))
+        if not failed:
+            raise error  # a model's or test's error (a locked file, a lost one) may pass on retry
+        raise dg.Failure(
+            f"dbt's data tests found rows that break them: {', '.join(failed)} (each a failed "
+            "check of its model). Not retried: the same data fails them again.",
+            allow_retries=False,
+        ) from error
+
+
+def failed_data_tests(run_results: Mapping[str, Any] | None) -> list[str]:
+    """The tests that failed a dbt build, when nothing else did: each `fail` (a data test that
+    found rows), with no `error` (a model or query that did not run). Otherwise none."""
+    results = (run_results or {}).get("results", [])
+    if any(r["status"] == "error" for r in results):
+        return []
+    return sorted(r["unique_id"].split(".")[2] for r in results if r["status"] == "fail")
+
+
+def _run_results(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
