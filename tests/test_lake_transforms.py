@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from platform_assets.lake.landing import read_delivery, write_delivery
+from platform_assets.lake.landing import extra_fields, read_delivery, write_delivery
 from platform_assets.lake.transforms import clean_partition, keyed_hash
 from platform_assets.sources.specs import SOURCES
 
@@ -382,6 +382,24 @@ def test_a_line_that_is_not_utf8_is_quarantined_alone(tmp_path):
     result = clean_partition(raw, SOURCES["app_events"], DAY, lateness_days=2, pii_key="k")
     assert sorted(result.clean.get_column("event_id")) == ["a", "c", "d"]
     assert result.quarantine.get_column("_reason").to_list() == ["bad_encoding"]
+
+
+def test_fields_a_sender_starts_to_send_are_found_at_either_end_of_any_file(tmp_path):
+    """`extra_fields` on the raw materialization reads the keys of each file's first and last
+    lines (here 2): a field sent from one file on, or from some time of the day on, is found
+    in whichever file it is; one seen only mid-file is not."""
+    folder = tmp_path / DAY.isoformat()
+    deliver(folder, "a.jsonl", [json.dumps(event(f"a{i}")) for i in range(5)])
+    later = [event(f"b{i}") for i in range(6)]
+    later[2]["mid_file_only"] = 1
+    later[4]["experiment_id"] = "exp-7"  # from the day's evening on
+    later[5]["experiment_id"] = "exp-7"
+    deliver(folder, "b.jsonl", [json.dumps(e) for e in later])
+    deliver(folder, "c.jsonl.gz", ["[]", json.dumps({**event("c0"), "app_build": 412})], gz=True)
+    raw_file = tmp_path / "raw.parquet"
+    write_delivery(sorted(folder.iterdir()), SOURCES["app_events"], DAY, INGESTED, raw_file)
+    found = extra_fields(pl.scan_parquet(raw_file), SOURCES["app_events"], sample=2)
+    assert found == ["app_build", "experiment_id"]
 
 
 def test_a_truncated_gzip_keeps_the_lines_before_the_damage(tmp_path):

@@ -46,7 +46,7 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 write_delivery(files, spec, day, ingested_at, staged)
             written = pl.scan_parquet(path)
             first = written.head(1000).collect()
-            summary = _delivery_summary(files, written, first, spec)
+            summary = _delivery_summary(files, written, spec)
             rows = written.select(pl.len()).collect().item()
             metadata = {"dagster/row_count": rows, **summary, "preview": preview(first)}
             context.add_asset_metadata(metadata, partition_key=day.isoformat())
@@ -56,14 +56,14 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _raw
 
 
-def _delivery_summary(files, raw: pl.LazyFrame, first: pl.DataFrame, spec: SourceSpec) -> dict:
+def _delivery_summary(files, raw: pl.LazyFrame, spec: SourceSpec) -> dict:
     errors = raw.filter(pl.col("_error").is_not_null()).select("_source_file", "_error").collect()
     return {
         "files": len(files),
         "empty_files": sum(1 for f in files if f.stat().st_size == 0),
         "files_with_errors": errors.get_column("_source_file").n_unique(),
         "file_errors": "; ".join(sorted(set(errors.get_column("_error").to_list())))[:300],
-        "extra_fields": ", ".join(extra_fields(first, spec)) or "none",
+        "extra_fields": ", ".join(extra_fields(raw, spec)) or "none",
     }
 
 
