@@ -570,12 +570,10 @@ def test_a_windowed_runs_data_tests_check_its_window_not_the_whole_history(platf
     assert re.search(r"FAIL 1 unique_fct_events_event_id", failed.stdout), failed.stdout[-3000:]
 
 
-def test_a_null_partition_column_fails_its_not_null_test_in_any_window(platform, tmp_path):
-    """A row with no event_date belongs to no window: the windowed tests still read it, so the
-    staging view's not_null(event_date) fails instead of the row vanishing from fct_events."""
-    lake = tmp_path / "lake"
-    shutil.copytree(platform["home"] / "lake" / "clean", lake / "clean")
-    folder = lake / "clean" / "app_events" / f"date={RERUN_DAY}"
+def add_undated_event(lake: Path, day: str) -> None:
+    """A clean app_events file with no `event_date` beside `day`'s partition: an event that
+    belongs to no window."""
+    folder = lake / "clean" / "app_events" / f"date={day}"
     [partition] = folder.glob("*.parquet")
     undated = (
         pl.read_parquet(partition)
@@ -585,6 +583,14 @@ def test_a_null_partition_column_fails_its_not_null_test_in_any_window(platform,
         )
     )
     undated.write_parquet(folder / "undated.parquet")
+
+
+def test_a_null_partition_column_fails_its_not_null_test_in_any_window(platform, tmp_path):
+    """A row with no event_date belongs to no window: the windowed tests still read it, so the
+    staging view's not_null(event_date) fails instead of the row vanishing from fct_events."""
+    lake = tmp_path / "lake"
+    shutil.copytree(platform["home"] / "lake" / "clean", lake / "clean")
+    add_undated_event(lake, RERUN_DAY)
     # build, not test: the view is re-created over this lake
     args = ["build", "--select", "stg_app_events", "--exclude-resource-type", "unit_test"]
     copy = warehouse_copy(platform, tmp_path)
@@ -600,16 +606,7 @@ def test_a_failing_data_test_fails_the_warehouse_step_once_naming_it(platform, t
     a step retry (each retry ran the whole `dbt build` of the window again)."""
     home = tmp_path / "home"
     shutil.copytree(platform["home"], home, ignore=shutil.ignore_patterns("landing"))
-    folder = home / "lake" / "clean" / "app_events" / f"date={LAST}"
-    [partition] = folder.glob("*.parquet")
-    undated = (
-        pl.read_parquet(partition)
-        .head(1)
-        .with_columns(
-            pl.lit("undated-event").alias("event_id"), pl.lit(None, pl.Date).alias("event_date")
-        )
-    )
-    undated.write_parquet(folder / "undated.parquet")
+    add_undated_event(home / "lake", LAST.isoformat())
     defs = build_definitions({**platform["environ"], "PLATFORM_HOME": str(home)})
     result = dg.materialize(
         [warehouse_models],
