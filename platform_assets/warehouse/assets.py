@@ -1,6 +1,5 @@
 """The warehouse: every dbt model, seed and test of `dbt/` as Dagster assets and checks."""
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -158,7 +157,8 @@ def warehouse_models(
     yield from invocation.stream()
     error = invocation.get_error()
     if error is not None:
-        failed = failed_data_tests(_run_results(target / "run_results.json"))
+        wrote = (target / "run_results.json").exists()
+        failed = failed_data_tests(invocation.get_artifact("run_results.json") if wrote else None)
         if not failed:
             raise error  # a model's or test's error (a locked file, a lost one) may pass on retry
         raise dg.Failure(
@@ -175,7 +175,3 @@ def failed_data_tests(run_results: Mapping[str, Any] | None) -> list[str]:
     if any(r["status"] == "error" for r in results):
         return []
     return sorted(r["unique_id"].split(".")[2] for r in results if r["status"] == "fail")
-
-
-def _run_results(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.exists() else None
